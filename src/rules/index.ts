@@ -1,0 +1,163 @@
+/**
+ * The product rules of an app registration, as pure functions.
+ *
+ * Both the registration service (which must refuse bad input) and the
+ * provider's plan-time validation (which must catch it before any call that
+ * changes anything) use these, so the two can never disagree.
+ */
+
+/** The two scopes of an app. Scope is fixed at registration. */
+export const SCOPES = ['group', 'organization'] as const;
+/** An app's scope. */
+export type Scope = (typeof SCOPES)[number];
+
+/** Grant types an app may use. `device_code` is the OAuth 2.0 device authorization grant. */
+export const GRANT_TYPES = ['authorization_code', 'device_code'] as const;
+/** A grant type. */
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** Roles a token may have. */
+export const ROLES = ['tenant_security_admin', 'group_admin', 'auditor'] as const;
+/** A token's role. */
+export type Role = (typeof ROLES)[number];
+
+/** Most callback URLs an app may have (product document 003). */
+export const MAX_CALLBACK_URLS = 60;
+/** Longest callback URL accepted, in characters. */
+export const MAX_CALLBACK_URL_LENGTH = 2048;
+/** Longest app name, in characters. */
+export const MAX_NAME_LENGTH = 100;
+/** Longest description, in characters. */
+export const MAX_DESCRIPTION_LENGTH = 1000;
+
+/** A rule violation at a path relative to the object checked (`callback_urls[2]`, `name`). */
+export interface RuleViolation {
+  /** Attribute path: a field name, with `[i]` for list elements. */
+  path: string;
+  /** What is wrong and what to do, as one sentence a user can act on. */
+  message: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9?!]+( [A-Za-z0-9?!]+)*$/;
+
+/**
+ * Checks an app name: letters and digits, `?` and `!`, words separated by
+ * single spaces, 1 to {@link MAX_NAME_LENGTH} characters.
+ * @returns a message, or undefined when the name is valid
+ */
+export function checkName(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > MAX_NAME_LENGTH) {
+    return `must be at most ${MAX_NAME_LENGTH} characters (got ${name.length})`;
+  }
+  if (!NAME_RE.test(name)) {
+    return 'may contain only letters, digits, "?" and "!", with single spaces between words ' +
+      `(got ${JSON.stringify(name)})`;
+  }
+  return undefined;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Checks one callback URL: absolute, `https` (or `http` for a loopback host
+ * only), no fragment, no user info, at most {@link MAX_CALLBACK_URL_LENGTH}
+ * characters.
+ * @returns a message, or undefined when the URL is valid
+ */
+export function checkCallbackUrl(raw: string): string | undefined {
+  if (raw.length > MAX_CALLBACK_URL_LENGTH) {
+    return `must be at most ${MAX_CALLBACK_URL_LENGTH} characters (got ${raw.length})`;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `must be an absolute URL such as https://app.example.com/callback (got ${JSON.stringify(raw)})`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `must use https (got ${JSON.stringify(url.protocol.replace(/:$/, ''))})`;
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    return `must use https; http is allowed only for localhost, 127.0.0.1 and [::1] (got ${JSON.stringify(raw)})`;
+  }
+  // `new URL` drops an empty "#", so look at the raw text as well.
+  if (url.hash !== '' || raw.includes('#')) return `must not contain a fragment (got ${JSON.stringify(raw)})`;
+  if (url.username !== '' || url.password !== '') return 'must not contain user info (user:password@)';
+  return undefined;
+}
+
+/**
+ * Checks a list of callback URLs: 1 to {@link MAX_CALLBACK_URLS}, each valid,
+ * no duplicates. Every problem is reported, each at its own path.
+ * @param field the field name to use in paths, `callback_urls` by default
+ */
+export function checkCallbackUrls(urls: readonly string[], field = 'callback_urls'): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  if (urls.length === 0) {
+    out.push({ path: field, message: 'at least one callback URL is required, even for device-grant clients' });
+  }
+  if (urls.length > MAX_CALLBACK_URLS) {
+    out.push({ path: field, message: `at most ${MAX_CALLBACK_URLS} callback URLs are allowed (got ${urls.length})` });
+  }
+  const seen = new Map<string, number>();
+  urls.forEach((u, i) => {
+    const problem = checkCallbackUrl(u);
+    if (problem) out.push({ path: `${field}[${i}]`, message: problem });
+    const first = seen.get(u);
+    if (first !== undefined) {
+      out.push({ path: `${field}[${i}]`, message: `duplicates ${field}[${first}] (${JSON.stringify(u)})` });
+    } else {
+      seen.set(u, i);
+    }
+  });
+  return out;
+}
+
+/** Checks a description: at most {@link MAX_DESCRIPTION_LENGTH} characters. */
+export function checkDescription(description: string): string | undefined {
+  return description.length > MAX_DESCRIPTION_LENGTH
+    ? `must be at most ${MAX_DESCRIPTION_LENGTH} characters (got ${description.length})`
+    : undefined;
+}
+
+/** The parts of an app that the cross-field rules look at. */
+export interface AppShape {
+  public_client: boolean;
+  require_pkce: boolean;
+  grant_types: readonly string[];
+}
+
+/**
+ * The rules that tie fields together: a public client requires PKCE; grant
+ * types are known and not repeated; device grant only where the tenant allows it.
+ * @param deviceGrantAllowed false when the tenant uses SSO; undefined when not known (skips that rule)
+ */
+export function checkAppShape(app: AppShape, deviceGrantAllowed?: boolean): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  if (app.public_client && !app.require_pkce) {
+    out.push({
+      path: 'require_pkce',
+      message: 'a public client cannot keep a secret and must use PKCE: set require_pkce to true or leave it unset',
+    });
+  }
+  if (app.grant_types.length === 0) {
+    out.push({ path: 'grant_types', message: `at least one grant type is required (${GRANT_TYPES.join(' or ')})` });
+  }
+  const seen = new Set<string>();
+  app.grant_types.forEach((g, i) => {
+    if (!(GRANT_TYPES as readonly string[]).includes(g)) {
+      out.push({ path: `grant_types[${i}]`, message: `must be one of ${GRANT_TYPES.join(', ')} (got ${JSON.stringify(g)})` });
+    } else if (seen.has(g)) {
+      out.push({ path: `grant_types[${i}]`, message: `${JSON.stringify(g)} is listed twice` });
+    }
+    seen.add(g);
+  });
+  if (deviceGrantAllowed === false && app.grant_types.includes('device_code')) {
+    out.push({
+      path: 'grant_types',
+      message: 'the device grant is disabled because the tenant uses single sign-on (SSO); use authorization_code',
+    });
+  }
+  return out;
+}
