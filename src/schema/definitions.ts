@@ -1,0 +1,151 @@
+/**
+ * The one description of every appreg attribute (DOMAIN.md, "The resource
+ * model"). Change an attribute here and `npm run generate` carries it to the
+ * cdktf bindings and the reference docs.
+ */
+import { GRANT_TYPES, MAX_CALLBACK_URLS, SCOPES } from '../rules';
+import type { ProviderSpec, TypeSpec } from './model';
+
+const quoteList = (xs: readonly string[]): string => xs.map((x) => `\`${x}\``).join(', ');
+
+/** Provider configuration: where the registration service is and how to authenticate. */
+export const providerConfig: TypeSpec = {
+  typeName: 'appreg',
+  version: 0,
+  description: 'The appreg provider manages OAuth 2.0 app registrations in an appreg registration service.',
+  attributes: {
+    endpoint: {
+      type: 'string',
+      optional: true,
+      description: 'Base URL of the registration service, e.g. `https://appreg.example.com`. Falls back to the `APPREG_ENDPOINT` environment variable.',
+    },
+    token: {
+      type: 'string',
+      optional: true,
+      sensitive: true,
+      description: 'API token (`tenant_security_admin`, `group_admin`, or `auditor` for read-only drift checks). Falls back to the `APPREG_TOKEN` environment variable.',
+    },
+  },
+};
+
+/** `appreg_oauth_client`: an OAuth 2.0 app registration owned by a group. */
+export const oauthClient: TypeSpec = {
+  typeName: 'appreg_oauth_client',
+  version: 0,
+  description:
+    'An OAuth 2.0 app registration owned by a group. The client secret of a confidential client is ' +
+    'shown once at creation (and after each rotation) and kept in state as a sensitive value. ' +
+    'Changing `group_id`, `scope` or `public_client` replaces the registration: it gets a new client id and secret.',
+  attributes: {
+    id: { type: 'string', computed: true, stable: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
+    group_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of the group that owns the app (see the `appreg_group` data source). Changing it replaces the app.' },
+    name: { type: 'string', required: true, description: 'Display name, unique in the group: letters, digits, `?` and `!`, words separated by single spaces, at most 100 characters.' },
+    description: { type: 'string', optional: true, description: 'Free text, at most 1000 characters.' },
+    callback_urls: {
+      type: ['set', 'string'],
+      required: true,
+      description: `Redirect URIs, 1 to ${MAX_CALLBACK_URLS}: absolute \`https\` URLs (\`http\` only for \`localhost\`, \`127.0.0.1\` and \`[::1]\`), no fragment, no user info, at most 2048 characters each. Device-grant clients need one too.`,
+    },
+    scope: {
+      type: 'string',
+      required: true,
+      requiresReplace: true,
+      description: `Who may use the app: ${quoteList(SCOPES)}. \`group\` apps are used only in their own group; \`organization\` apps can be consented to by other groups. Scope cannot change after registration: changing it replaces the app.`,
+    },
+    grant_types: {
+      type: ['set', 'string'],
+      optional: true,
+      computed: true,
+      default: ['authorization_code'],
+      description: `OAuth grant types: ${quoteList(GRANT_TYPES)}. Defaults to \`["authorization_code"]\`. The device grant is not available when the tenant uses single sign-on.`,
+    },
+    public_client: {
+      type: 'bool',
+      optional: true,
+      computed: true,
+      requiresReplace: true,
+      default: false,
+      description: 'A public client (a CLI, a single-page or mobile app) cannot keep a secret: it gets no client secret and must use PKCE. Defaults to `false`. Changing it replaces the app.',
+    },
+    require_pkce: {
+      type: 'bool',
+      optional: true,
+      computed: true,
+      description: 'Require PKCE on the authorization code flow. Always true for public clients; defaults to `public_client`.',
+    },
+    enabled: { type: 'bool', optional: true, computed: true, default: true, description: 'Whether the app may be used. Defaults to `true`.' },
+    rotation_triggers: {
+      type: ['map', 'string'],
+      optional: true,
+      description: 'Arbitrary values; any change rotates the client secret in place (the client id stays). For example `{ rotated = "2026-Q4" }`.',
+    },
+    client_id: { type: 'string', computed: true, stable: true, description: 'The OAuth client id.' },
+    client_secret: {
+      type: 'string',
+      computed: true,
+      sensitive: true,
+      description: 'The OAuth client secret of a confidential client, from creation or the last rotation; null for public clients and for imported apps until their first rotation.',
+    },
+    secret_version: { type: 'number', computed: true, description: 'Increments on every secret rotation.' },
+    created_at: { type: 'string', computed: true, stable: true, description: 'When the app was registered (RFC 3339).' },
+  },
+};
+
+/** `appreg_app_consent`: a group's consent to use another group's organization-scoped app. */
+export const appConsent: TypeSpec = {
+  typeName: 'appreg_app_consent',
+  version: 0,
+  description: 'Lets a group use an organization-scoped app owned by another group (the "add consent" action of the browse list). Import with `<group_id>/<app_id>`.',
+  attributes: {
+    id: { type: 'string', computed: true, stable: true, description: '`<group_id>/<app_id>`.' },
+    group_id: { type: 'string', required: true, requiresReplace: true, description: 'The consenting group. Changing it replaces the consent.' },
+    app_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of an organization-scoped app owned by another group. Changing it replaces the consent.' },
+    created_at: { type: 'string', computed: true, stable: true, description: 'When the consent was given (RFC 3339).' },
+  },
+};
+
+/** `appreg_tenant_oauth_setting`: the tenant-wide OAuth switch. */
+export const tenantOauthSetting: TypeSpec = {
+  typeName: 'appreg_tenant_oauth_setting',
+  version: 0,
+  description: 'The tenant-wide OAuth switch. OAuth must be enabled before the first app is registered. Needs a `tenant_security_admin` token. Destroying this resource leaves the tenant as it is.',
+  attributes: {
+    id: { type: 'string', computed: true, stable: true, description: 'The tenant id (`ten_…`); import with it.' },
+    oauth_enabled: { type: 'bool', required: true, description: 'Whether apps may be registered and used in the tenant.' },
+    sso_enabled: { type: 'bool', computed: true, description: 'Whether the tenant uses single sign-on (set by the operator).' },
+    device_grant_allowed: { type: 'bool', computed: true, description: 'Whether apps may use the device grant (false while the tenant uses SSO).' },
+  },
+};
+
+/** Data source `appreg_group`: looks a group up by name. */
+export const groupData: TypeSpec = {
+  typeName: 'appreg_group',
+  version: 0,
+  description: 'Looks up a group the token can see, by name.',
+  attributes: {
+    name: { type: 'string', required: true, description: 'The group name.' },
+    id: { type: 'string', computed: true, description: 'The group id (`grp_…`).' },
+  },
+};
+
+/** Data source `appreg_oauth_client`: an organization-scoped app as a group's browse list shows it. */
+export const oauthClientData: TypeSpec = {
+  typeName: 'appreg_oauth_client',
+  version: 0,
+  description: 'Finds an organization-scoped app of another group by name, as the browse list of `group_id` shows it. Never returns a secret.',
+  attributes: {
+    group_id: { type: 'string', required: true, description: 'The browsing group (the one that would consent).' },
+    name: { type: 'string', required: true, description: 'The app name.' },
+    id: { type: 'string', computed: true, description: 'The app id (`app_…`); use it as `app_id` of `appreg_app_consent`.' },
+    client_id: { type: 'string', computed: true, description: 'The OAuth client id.' },
+    owner_group_id: { type: 'string', computed: true, description: 'The group that owns the app.' },
+    callback_urls: { type: ['set', 'string'], computed: true, description: 'The app\'s redirect URIs.' },
+  },
+};
+
+/** The whole appreg provider. */
+export const appregProvider: ProviderSpec = {
+  provider: providerConfig,
+  resources: [oauthClient, appConsent, tenantOauthSetting],
+  dataSources: [groupData, oauthClientData],
+};

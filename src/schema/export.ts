@@ -1,0 +1,50 @@
+/**
+ * Derives Terraform's view of the schema from the appreg descriptions: the
+ * JSON shape of `terraform providers schema -json`. The protocol server
+ * serves it unchanged and the cdktf generator reads it.
+ */
+import type { ProviderSchemaJson, SchemaAttributeJson, SchemaJson } from '../tfplugin/types';
+import { appregProvider } from './definitions';
+import type { AttributeSpec, ProviderSpec, TypeSpec } from './model';
+
+/** The provider's source address, as users write it in `required_providers`. */
+export const PROVIDER_SOURCE = 'appreg/appreg';
+/** The fully qualified address Terraform uses in schema output and reattach configs. */
+export const PROVIDER_ADDRESS = `registry.terraform.io/${PROVIDER_SOURCE}`;
+
+function attributeJson(spec: AttributeSpec): SchemaAttributeJson {
+  const out: SchemaAttributeJson = { type: spec.type, description: spec.description, description_kind: 'markdown' };
+  if (spec.required) out.required = true;
+  if (spec.optional) out.optional = true;
+  if (spec.computed) out.computed = true;
+  if (spec.sensitive) out.sensitive = true;
+  return out;
+}
+
+function typeJson(spec: TypeSpec): SchemaJson {
+  // Sorted names make the output, and so the generated bindings, deterministic.
+  const attributes: { [name: string]: SchemaAttributeJson } = {};
+  for (const name of Object.keys(spec.attributes).sort()) {
+    attributes[name] = attributeJson(spec.attributes[name]!);
+  }
+  return { version: spec.version, block: { attributes, description: spec.description, description_kind: 'markdown' } };
+}
+
+/** The provider's entry of `terraform providers schema -json`. */
+export function providerSchemaJson(spec: ProviderSpec = appregProvider): ProviderSchemaJson {
+  const byName = (types: readonly TypeSpec[]): { [typeName: string]: SchemaJson } =>
+    Object.fromEntries([...types].sort((a, b) => a.typeName.localeCompare(b.typeName)).map((t) => [t.typeName, typeJson(t)]));
+  return {
+    provider: typeJson(spec.provider),
+    resource_schemas: byName(spec.resources),
+    data_source_schemas: byName(spec.dataSources),
+  };
+}
+
+/** The whole document `terraform providers schema -json` would print for a configuration using only appreg. */
+export function terraformSchemaDocument(spec: ProviderSpec = appregProvider): {
+  format_version: string;
+  provider_schemas: { [address: string]: ProviderSchemaJson };
+} {
+  return { format_version: '1.0', provider_schemas: { [PROVIDER_ADDRESS]: providerSchemaJson(spec) } };
+}

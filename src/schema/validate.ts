@@ -1,0 +1,171 @@
+/**
+ * Plan-time validation as pure functions over a resource's configuration.
+ *
+ * Each function returns every problem it finds (a user fixes them all in one
+ * pass), each as a diagnostic naming the attribute. Values Terraform does not
+ * know yet (computed from another resource) are skipped: they are checked
+ * again when they are known, at apply, by the service itself.
+ */
+import {
+  checkAppShape,
+  checkCallbackUrls,
+  checkDescription,
+  checkName,
+  SCOPES,
+  type RuleViolation,
+} from '../rules';
+import { isUnknown, type AttributePath, type Diagnostic, type TfValue } from '../tfplugin/types';
+
+/** A resource configuration: every attribute of the schema, null when unset. */
+export type ConfigObject = { readonly [attribute: string]: TfValue };
+
+/** Facts from the service that some rules need; a rule whose fact is missing is skipped. */
+export interface ValidationContext {
+  /** False when the tenant uses SSO (no device grant). */
+  deviceGrantAllowed?: boolean;
+}
+
+const knownString = (v: TfValue | undefined): v is string => typeof v === 'string';
+
+/** The known strings of a set or list, or undefined when the collection itself is null or unknown. */
+function knownStrings(v: TfValue | undefined): { values: string[]; complete: boolean } | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const values = v.filter(knownString);
+  return { values, complete: values.length === v.length };
+}
+
+function error(summary: string, detail: string, attribute: AttributePath): Diagnostic {
+  return { severity: 'error', summary, detail, attribute };
+}
+
+/**
+ * Turns a rule violation (`callback_urls[2]`) into a diagnostic. Terraform
+ * paths cannot point into a set element, so an element's problem is reported
+ * on the set attribute with the offending value in the detail.
+ */
+function fromViolation(summary: string, v: RuleViolation, elements: readonly string[] = []): Diagnostic {
+  const m = /^([a-z_]+)(?:\[(\d+)\])?$/.exec(v.path);
+  const attribute = m?.[1] ?? v.path;
+  const element = m?.[2] === undefined ? undefined : elements[Number(m[2])];
+  const subject = element === undefined ? attribute : `${attribute} element ${JSON.stringify(element)}`;
+  return error(summary, `${subject} ${v.message}.`, [attribute]);
+}
+
+/** Provider configuration: `endpoint` must be an http(s) URL when given. */
+export function validateProviderConfig(config: ConfigObject): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const endpoint = config.endpoint;
+  if (knownString(endpoint)) {
+    let ok = false;
+    try {
+      const u = new URL(endpoint);
+      ok = u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      out.push(error('Invalid provider endpoint', `endpoint must be an http or https URL such as https://appreg.example.com (got ${JSON.stringify(endpoint)}).`, ['endpoint']));
+    }
+  }
+  if (knownString(config.token) && config.token.trim() === '') {
+    out.push(error('Empty provider token', 'token is set but empty; set it to an appreg API token or remove it to use APPREG_TOKEN.', ['token']));
+  }
+  return out;
+}
+
+/** `appreg_oauth_client`: the name rule, callback URLs, scope, grant types, public implies PKCE, device grant. */
+export function validateOauthClientConfig(config: ConfigObject, ctx: ValidationContext = {}): Diagnostic[] {
+  const out: Diagnostic[] = [];
+
+  if (knownString(config.group_id) && config.group_id.trim() === '') {
+    out.push(error('Invalid group id', 'group_id must not be empty; use the id of a group, e.g. from data.appreg_group.', ['group_id']));
+  }
+  if (knownString(config.name)) {
+    const problem = checkName(config.name);
+    if (problem) out.push(error('Invalid app name', `name ${problem}.`, ['name']));
+  }
+  if (knownString(config.description)) {
+    const problem = checkDescription(config.description);
+    if (problem) out.push(error('Invalid description', `description ${problem}.`, ['description']));
+  }
+
+  const urls = knownStrings(config.callback_urls);
+  if (urls) {
+    // With unknown elements the count is still known, so the 1..60 rule still applies.
+    const total = (config.callback_urls as TfValue[]).length;
+    // Unknown elements stand in as distinct valid URLs, so they count but never fail a rule.
+    const placeholders = Array.from({ length: total - urls.values.length }, (_, i) => `https://unknown-${i}.invalid/`);
+    const counted = [...urls.values, ...placeholders];
+    for (const v of checkCallbackUrls(counted)) out.push(fromViolation('Invalid callback URLs', v, counted));
+  }
+
+  if (knownString(config.scope) && !(SCOPES as readonly string[]).includes(config.scope)) {
+    out.push(error('Invalid scope', `scope must be one of ${SCOPES.map((s) => `"${s}"`).join(', ')} (got ${JSON.stringify(config.scope)}).`, ['scope']));
+  }
+
+  // The cross-field rules run once over a shape in which every value that is
+  // not known yet is replaced by one that cannot trigger a rule; null takes
+  // the value the provider would plan for it.
+  const grants = knownStrings(config.grant_types);
+  const shape = {
+    public_client: config.public_client === true,
+    require_pkce: config.require_pkce !== false,
+    grant_types: config.grant_types === null || !grants || grants.values.length === 0 && !grants.complete
+      ? ['authorization_code']
+      : grants.values,
+  };
+  for (const v of checkAppShape(shape, ctx.deviceGrantAllowed)) {
+    const summary = v.path === 'require_pkce'
+      ? 'Public client requires PKCE'
+      : /single sign-on/.test(v.message) ? 'Device grant not allowed' : 'Invalid grant types';
+    out.push(fromViolation(summary, v, shape.grant_types));
+  }
+  return out;
+}
+
+/** `appreg_app_consent`: both ids given. Whether the app may be consented to is {@link checkConsentTarget}. */
+export function validateAppConsentConfig(config: ConfigObject): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const attr of ['group_id', 'app_id'] as const) {
+    const v = config[attr];
+    if (knownString(v) && (v.trim() === '' || v.includes('/'))) {
+      out.push(error(`Invalid ${attr.replace('_', ' ')}`, `${attr} must be a single id without "/" (got ${JSON.stringify(v)}).`, [attr]));
+    }
+  }
+  return out;
+}
+
+/** The parts of an app that decide whether a group may consent to it. */
+export interface ConsentTarget {
+  id: string;
+  scope: string;
+  group_id: string;
+}
+
+/**
+ * Consent only to an organization-scoped app owned by another group.
+ * @param app the app as the consenting group can see it; null when it cannot see it at all
+ */
+export function checkConsentTarget(config: ConfigObject, app: ConsentTarget | null): Diagnostic[] {
+  if (!knownString(config.app_id) || !knownString(config.group_id)) return [];
+  if (app === null) {
+    return [error('App not found', `app_id ${JSON.stringify(config.app_id)} is not an app this token can see; check the id (data.appreg_oauth_client finds organization-scoped apps by name).`, ['app_id'])];
+  }
+  if (app.group_id === config.group_id) {
+    return [error('Consent to own app', `app_id ${JSON.stringify(app.id)} is owned by group ${JSON.stringify(config.group_id)} itself; a group uses its own apps without consent. Consent to an organization-scoped app of another group.`, ['app_id'])];
+  }
+  if (app.scope !== 'organization') {
+    return [error('App is not organization-scoped', `app_id ${JSON.stringify(app.id)} has scope ${JSON.stringify(app.scope)}; only organization-scoped apps can be consented to by other groups.`, ['app_id'])];
+  }
+  return [];
+}
+
+/** `appreg_group` and `appreg_oauth_client` data sources: the name is not empty. */
+export function validateLookupConfig(config: ConfigObject): Diagnostic[] {
+  return knownString(config.name) && config.name.trim() === ''
+    ? [error('Invalid name', 'name must not be empty.', ['name'])]
+    : [];
+}
+
+/** Whether a value is unknown; re-exported for callers that only import validation. */
+export { isUnknown };
