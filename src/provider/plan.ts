@@ -1,0 +1,51 @@
+/**
+ * Generic planning from the schema, as the plugin framework does it:
+ * defaults for unset optional+computed attributes, unknown computed values on
+ * create, prior values kept on update, and the attributes whose change
+ * forces a replacement.
+ */
+import type { State } from '../resources/resource';
+import type { TypeSpec } from '../schema';
+import { Unknown, type AttributePath } from '../tfplugin/types';
+import { valuesEqual } from './values';
+
+/** A generic plan: the planned state and the attributes that force a replacement. */
+export interface GenericPlan {
+  planned: State;
+  requiresReplace: AttributePath[];
+}
+
+/**
+ * Plans a create (prior null) or an update from Terraform's proposed new
+ * state, which already holds the configuration and, for unset computed
+ * attributes, the prior values.
+ */
+export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: State, config: State): GenericPlan {
+  const planned: State = { ...proposed };
+  for (const [name, attr] of Object.entries(spec.attributes)) {
+    if (!attr.computed) continue;
+    const configured = attr.optional && config[name] !== null && config[name] !== undefined;
+    if (configured) continue;
+    if (attr.optional && attr.default !== undefined) {
+      // Removing the attribute from the configuration goes back to the default,
+      // rather than silently keeping whatever was set before.
+      planned[name] = attr.default;
+    } else if (prior === null) {
+      planned[name] = Unknown.value;
+    } else {
+      planned[name] = prior[name] ?? null;
+    }
+  }
+  const requiresReplace: AttributePath[] = [];
+  if (prior !== null) {
+    for (const [name, attr] of Object.entries(spec.attributes)) {
+      if (attr.requiresReplace && !valuesEqual(attr.type, planned[name], prior[name])) requiresReplace.push([name]);
+    }
+  }
+  return { planned, requiresReplace };
+}
+
+/** Whether a planned update changes anything compared with the prior state. */
+export function hasChanges(spec: TypeSpec, prior: State, planned: State): boolean {
+  return Object.entries(spec.attributes).some(([name, attr]) => !valuesEqual(attr.type, prior[name], planned[name]));
+}

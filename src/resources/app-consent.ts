@@ -1,0 +1,69 @@
+/**
+ * `appreg_app_consent`: a group's consent to another group's
+ * organization-scoped app. Both ids force replacement, so there is no update.
+ */
+import type { Consent } from '../client';
+import { isNotFound } from '../client/errors';
+import { appConsent, checkConsentTarget, validateAppConsentConfig } from '../schema';
+import { DiagnosticError, type Resource, type State, type Stored } from './resource';
+
+function toState(c: Consent): State {
+  return { id: `${c.group_id}/${c.app_id}`, group_id: c.group_id, app_id: c.app_id, created_at: c.created_at };
+}
+
+/** The resource. */
+export const appConsentResource: Resource = {
+  spec: appConsent,
+
+  validate(config) {
+    return validateAppConsentConfig(config);
+  },
+
+  async modifyPlan(ctx, { planned }) {
+    if (!ctx || typeof planned.app_id !== 'string' || typeof planned.group_id !== 'string') return [];
+    // Checked before anything changes: the app must be an organization-scoped app of another group.
+    let app: { id: string; scope: string; group_id: string } | null;
+    try {
+      app = await ctx.client.getApp(planned.app_id);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      app = null;
+    }
+    return checkConsentTarget(planned, app);
+  },
+
+  async create(ctx, planned): Promise<Stored> {
+    return { state: toState(await ctx.client.putConsent(planned.group_id as string, planned.app_id as string)) };
+  },
+
+  async read(ctx, current): Promise<Stored | null> {
+    try {
+      return { state: toState(await ctx.client.getConsent(current.group_id as string, current.app_id as string)) };
+    } catch (e) {
+      if (isNotFound(e)) return null; // withdrawn by hand, or its app was deleted
+      throw e;
+    }
+  },
+
+  async update(ctx, prior): Promise<Stored> {
+    // Every configurable attribute forces replacement; an update can only be a no-op refresh.
+    return { state: toState(await ctx.client.getConsent(prior.group_id as string, prior.app_id as string)) };
+  },
+
+  async delete(ctx, prior): Promise<void> {
+    try {
+      await ctx.client.deleteConsent(prior.group_id as string, prior.app_id as string);
+    } catch (e) {
+      // Deleting an app deletes its consents, so after a replaced app the consent may be gone already.
+      if (!isNotFound(e)) throw e;
+    }
+  },
+
+  async importState(ctx, id): Promise<Stored> {
+    const parts = id.split('/');
+    if (parts.length !== 2 || !parts[0] || !parts[1]) {
+      throw new DiagnosticError([{ severity: 'error', summary: 'Invalid import id', detail: `Expected <group_id>/<app_id>, e.g. grp_…/app_…; got ${JSON.stringify(id)}.` }]);
+    }
+    return { state: toState(await ctx.client.getConsent(parts[0], parts[1])) };
+  },
+};

@@ -1,0 +1,174 @@
+/**
+ * `appreg_oauth_client`: an OAuth 2.0 app registration. In order: schema,
+ * plan, create, read, update, delete, import.
+ */
+import type { App } from '../client';
+import { isNotFound } from '../client/errors';
+import { valuesEqual } from '../provider/values';
+import { oauthClient, validateOauthClientConfig } from '../schema';
+import { isUnknown, Unknown, type Diagnostic, type TfValue } from '../tfplugin/types';
+import { DiagnosticError, type PlanInput, type PrivateData, type Resource, type ResourceContext, type State, type Stored } from './resource';
+
+const TRIGGERS_TYPE = oauthClient.attributes.rotation_triggers!.type;
+
+/** What only Terraform's state knows about an app: the service never returns these. */
+interface StateOnly {
+  client_secret: TfValue;
+  rotation_triggers: TfValue;
+  /** The configured description, so that null and "" do not flap against the service's empty text. */
+  description: TfValue;
+}
+
+function toState(app: App, keep: StateOnly): State {
+  const description = app.description ?? '';
+  return {
+    id: app.id,
+    group_id: app.group_id,
+    name: app.name,
+    description: description === '' && keep.description !== '' ? null : description,
+    callback_urls: [...app.callback_urls],
+    scope: app.scope,
+    grant_types: [...app.grant_types],
+    public_client: app.public_client,
+    require_pkce: app.require_pkce,
+    enabled: app.enabled,
+    rotation_triggers: keep.rotation_triggers,
+    client_id: app.client_id,
+    client_secret: app.public_client ? null : keep.client_secret,
+    secret_version: app.secret_version,
+    created_at: app.created_at,
+  };
+}
+
+const str = (v: TfValue | undefined): string => v as string;
+const strs = (v: TfValue | undefined): string[] => v as string[];
+
+/** The fields PATCH accepts, in the order they appear in the schema. */
+const MUTABLE = ['name', 'description', 'callback_urls', 'grant_types', 'require_pkce', 'enabled'] as const;
+
+/** The resource. */
+export const oauthClientResource: Resource = {
+  spec: oauthClient,
+
+  validate(config) {
+    return validateOauthClientConfig(config);
+  },
+
+  async modifyPlan(ctx: ResourceContext | undefined, { prior, planned, config, replacing }: PlanInput): Promise<Diagnostic[]> {
+    const out: Diagnostic[] = [];
+    // require_pkce follows public_client unless set: a public client always uses PKCE.
+    if (config.require_pkce === null) planned.require_pkce = planned.public_client ?? false;
+    if (planned.public_client === true) planned.client_secret = null;
+
+    if (prior !== null && replacing) {
+      out.push({
+        severity: 'warning',
+        summary: 'The app registration will be replaced',
+        detail: `${replacedBecause(prior, planned)} cannot change in place, so a new registration is made: it gets a new client id and, for a confidential client, a new client secret. Consents of other groups and everything that uses the client id or secret are replaced or updated with it.`,
+      });
+    } else if (prior !== null && !valuesEqual(TRIGGERS_TYPE, config.rotation_triggers, prior.rotation_triggers)) {
+      if (planned.public_client === false) {
+        planned.client_secret = Unknown.value;
+        planned.secret_version = Unknown.value;
+      } else if (planned.public_client === true) {
+        out.push({ severity: 'warning', summary: 'Public clients have no secret', detail: 'rotation_triggers changed, but a public client has no client secret to rotate; nothing is rotated.', attribute: ['rotation_triggers'] });
+      }
+    }
+
+    const grants = planned.grant_types;
+    if (ctx && Array.isArray(grants) && grants.includes('device_code')) {
+      const settings = await ctx.client.getTenantSettings();
+      out.push(...validateOauthClientConfig(config, { deviceGrantAllowed: settings.device_grant_allowed })
+        .filter((d) => d.summary === 'Device grant not allowed'));
+    }
+    return out;
+  },
+
+  async create(ctx, planned): Promise<Stored> {
+    const app = await ctx.client.createApp(str(planned.group_id), {
+      name: str(planned.name),
+      callback_urls: strs(planned.callback_urls),
+      scope: str(planned.scope) as App['scope'],
+      grant_types: strs(planned.grant_types) as App['grant_types'],
+      public_client: planned.public_client as boolean,
+      require_pkce: planned.require_pkce as boolean,
+      enabled: planned.enabled as boolean,
+      ...(typeof planned.description === 'string' ? { description: planned.description } : {}),
+    });
+    return {
+      state: toState(app, { client_secret: app.client_secret ?? null, rotation_triggers: planned.rotation_triggers ?? null, description: planned.description ?? null }),
+      private: { version: app.version },
+    };
+  },
+
+  async read(ctx, current, _priv: PrivateData): Promise<Stored | null> {
+    let app: App;
+    try {
+      app = await ctx.client.getApp(str(current.id));
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+    // A secret rotated outside Terraform makes the one in state useless: drop it, so the
+    // plan shows it and a change to rotation_triggers issues one Terraform knows again.
+    const rotatedElsewhere = typeof current.secret_version === 'number' && current.secret_version !== app.secret_version;
+    return {
+      state: toState(app, {
+        client_secret: rotatedElsewhere ? null : current.client_secret ?? null,
+        rotation_triggers: current.rotation_triggers ?? null,
+        description: current.description ?? null,
+      }),
+      private: { version: app.version },
+    };
+  },
+
+  async update(ctx, prior, planned, priv): Promise<Stored> {
+    const id = str(prior.id);
+    const patch: Record<string, TfValue> = {};
+    for (const field of MUTABLE) {
+      const type = oauthClient.attributes[field]!.type;
+      if (!valuesEqual(type, prior[field], planned[field])) {
+        // Removing the description clears it in the service.
+        patch[field] = field === 'description' && planned[field] === null ? '' : planned[field]!;
+      }
+    }
+    let app: App | undefined;
+    if (Object.keys(patch).length > 0) {
+      app = await ctx.client.updateApp(id, patch, { ifMatch: priv.version });
+    }
+    let secret = prior.client_secret ?? null;
+    if (isUnknown(planned.client_secret)) {
+      secret = (await ctx.client.rotateSecret(id)).client_secret;
+      app = undefined; // rotation bumped the version and secret_version: read them back
+    }
+    app ??= await ctx.client.getApp(id);
+    return {
+      state: toState(app, { client_secret: secret, rotation_triggers: planned.rotation_triggers ?? null, description: planned.description ?? null }),
+      private: { version: app.version },
+    };
+  },
+
+  async delete(ctx, prior): Promise<void> {
+    try {
+      await ctx.client.deleteApp(str(prior.id));
+    } catch (e) {
+      if (!isNotFound(e)) throw e; // already gone is what destroy wants
+    }
+  },
+
+  async importState(ctx, id): Promise<Stored> {
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) {
+      throw new DiagnosticError([{ severity: 'error', summary: 'Invalid import id', detail: `Expected the app id (app_…), got ${JSON.stringify(id)}.` }]);
+    }
+    const app = await ctx.client.getApp(id);
+    // An imported app has no secret in state until it is rotated (change rotation_triggers).
+    return { state: toState(app, { client_secret: null, rotation_triggers: null, description: app.description ? app.description : null }), private: { version: app.version } };
+  },
+};
+
+function replacedBecause(prior: State, planned: State): string {
+  const changed = Object.entries(oauthClient.attributes)
+    .filter(([name, a]) => a.requiresReplace && !valuesEqual(a.type, prior[name], planned[name]))
+    .map(([name]) => name);
+  return changed.length === 1 ? `${changed[0]}` : changed.join(', ');
+}

@@ -1,0 +1,71 @@
+import { planFromSpec } from '../../src/provider/plan';
+import { valuesEqual } from '../../src/provider/values';
+import { appConsent, oauthClient } from '../../src/schema';
+import { Unknown, type TfValue } from '../../src/tfplugin/types';
+
+type S = { [k: string]: TfValue };
+const nulls = (names: string[]): S => Object.fromEntries(names.map((n) => [n, null]));
+const clientAttrs = Object.keys(oauthClient.attributes);
+
+const config: S = {
+  ...nulls(clientAttrs),
+  group_id: 'grp_a', name: 'Billing', callback_urls: ['https://b.example/cb'], scope: 'group',
+};
+const created: S = {
+  ...config, id: 'app_1', client_id: 'cid', client_secret: 's3cret', secret_version: 1, created_at: '2026-01-01T00:00:00Z',
+  grant_types: ['authorization_code'], public_client: false, require_pkce: false, enabled: true,
+};
+
+describe('planning from the schema', () => {
+  it('on create, plans defaults for unset optional attributes and unknown for computed ones', () => {
+    const { planned, requiresReplace } = planFromSpec(oauthClient, null, config, config);
+    expect(planned.grant_types).toEqual(['authorization_code']);
+    expect(planned.public_client).toBe(false);
+    expect(planned.enabled).toBe(true);
+    for (const name of ['id', 'client_id', 'client_secret', 'secret_version', 'created_at', 'require_pkce']) {
+      expect(planned[name]).toBe(Unknown.value);
+    }
+    expect(requiresReplace).toEqual([]);
+  });
+
+  it('on update, keeps prior computed values (no perpetual diff) and plans no replacement for a rename', () => {
+    const renamed = { ...config, name: 'Billing Two' };
+    const proposed = { ...created, name: 'Billing Two' };
+    const { planned, requiresReplace } = planFromSpec(oauthClient, created, proposed, renamed);
+    expect(planned).toEqual({ ...created, name: 'Billing Two' });
+    expect(requiresReplace).toEqual([]);
+  });
+
+  it('names scope and group_id when they change, and an unknown new group id', () => {
+    const moved = { ...config, scope: 'organization' };
+    expect(planFromSpec(oauthClient, created, { ...created, scope: 'organization' }, moved).requiresReplace).toEqual([['scope']]);
+    const unknownGroup = { ...created, group_id: Unknown.value };
+    expect(planFromSpec(oauthClient, created, unknownGroup, { ...config, group_id: Unknown.value }).requiresReplace).toEqual([['group_id']]);
+  });
+
+  it('goes back to the default when an optional attribute is removed from the configuration', () => {
+    const prior = { ...created, enabled: false };
+    const { planned } = planFromSpec(oauthClient, prior, { ...prior }, config);
+    expect(planned.enabled).toBe(true);
+  });
+
+  it('replaces a consent whose app id becomes unknown (its app is being replaced)', () => {
+    const prior = { id: 'grp_b/app_1', group_id: 'grp_b', app_id: 'app_1', created_at: 't' };
+    const proposed = { ...prior, app_id: Unknown.value };
+    expect(planFromSpec(appConsent, prior, proposed, { ...nulls(['id', 'created_at']), group_id: 'grp_b', app_id: Unknown.value }).requiresReplace).toEqual([['app_id']]);
+  });
+});
+
+describe('value equality', () => {
+  it('compares sets without order and lists with order', () => {
+    expect(valuesEqual(['set', 'string'], ['a', 'b'], ['b', 'a'])).toBe(true);
+    expect(valuesEqual(['list', 'string'], ['a', 'b'], ['b', 'a'])).toBe(false);
+    expect(valuesEqual(['set', 'string'], ['a', 'a'], ['a', 'b'])).toBe(false);
+  });
+  it('treats unknown as different from everything and null only equal to null', () => {
+    expect(valuesEqual('string', Unknown.value, Unknown.value)).toBe(false);
+    expect(valuesEqual('string', null, '')).toBe(false);
+    expect(valuesEqual(['map', 'string'], { a: '1' }, { a: '1' })).toBe(true);
+    expect(valuesEqual(['map', 'string'], { a: '1' }, { a: '1', b: '2' })).toBe(false);
+  });
+});
