@@ -33,7 +33,8 @@ export const appConsentResource: Resource = {
   },
 
   async create(ctx, planned): Promise<Stored> {
-    return { state: toState(await ctx.client.putConsent(planned.group_id as string, planned.app_id as string)) };
+    const { consent } = await ctx.client.putConsent(planned.group_id as string, planned.app_id as string);
+    return { state: toState(consent) };
   },
 
   async read(ctx, current): Promise<Stored | null> {

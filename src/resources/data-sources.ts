@@ -13,7 +13,7 @@ export const groupDataSource: DataSource = {
   validate: validateLookupConfig,
   async read(ctx, config): Promise<State> {
     const name = config.name as string;
-    const groups = await ctx.client.listGroups();
+    const groups = await ctx.client.listAllGroups();
     const group = groups.find((g) => g.name === name);
     if (!group) throw notFound('Group', name, groups.map((g) => g.name));
     return { name, id: group.id };
@@ -27,7 +27,7 @@ export const oauthClientDataSource: DataSource = {
   async read(ctx, config): Promise<State> {
     const name = config.name as string;
     const groupId = config.group_id as string;
-    const items = await ctx.client.browseAll(groupId);
+    const items = await ctx.client.browseAll({ group_id: groupId });
     const app = items.find((a) => a.name === name);
     if (!app) throw notFound('Organization-scoped app', name, items.map((a) => a.name));
     return { group_id: groupId, name, id: app.id, client_id: app.client_id, owner_group_id: app.group_id, callback_urls: [...app.callback_urls] };

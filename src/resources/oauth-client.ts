@@ -2,7 +2,7 @@
  * `appreg_oauth_client`: an OAuth 2.0 app registration. In order: schema,
  * plan, create, read, update, delete, import.
  */
-import type { App } from '../client';
+import type { App, UpdateAppInput } from '../client';
 import { isNotFound } from '../client/errors';
 import { valuesEqual } from '../provider/values';
 import { oauthClient, validateOauthClientConfig } from '../schema';
@@ -124,7 +124,7 @@ export const oauthClientResource: Resource = {
 
   async update(ctx, prior, planned, priv): Promise<Stored> {
     const id = str(prior.id);
-    const patch: Record<string, TfValue> = {};
+    const patch: Record<string, TfValue> = {}; // UpdateAppInput, built field by field from the schema
     for (const field of MUTABLE) {
       const type = oauthClient.attributes[field]!.type;
       if (!valuesEqual(type, prior[field], planned[field])) {
@@ -134,7 +134,7 @@ export const oauthClientResource: Resource = {
     }
     let app: App | undefined;
     if (Object.keys(patch).length > 0) {
-      app = await ctx.client.updateApp(id, patch, { ifMatch: priv.version });
+      app = await ctx.client.updateApp(id, patch as UpdateAppInput, { ifMatch: priv.version });
     }
     let secret = prior.client_secret ?? null;
     if (isUnknown(planned.client_secret)) {

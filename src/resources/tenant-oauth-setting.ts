@@ -19,7 +19,7 @@ export const tenantOauthSettingResource: Resource = {
   },
 
   async create(ctx, planned): Promise<Stored> {
-    return { state: toState(await ctx.client.updateTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean })) };
+    return { state: toState(await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean })) };
   },
 
   async read(ctx): Promise<Stored | null> {
@@ -27,7 +27,7 @@ export const tenantOauthSettingResource: Resource = {
   },
 
   async update(ctx, _prior, planned): Promise<Stored> {
-    return { state: toState(await ctx.client.updateTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean })) };
+    return { state: toState(await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean })) };
   },
 
   async delete(): Promise<void> {

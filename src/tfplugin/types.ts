@@ -27,6 +27,8 @@ export type TfType =
 export class Unknown {
   /** The single unknown value; refinements, when Terraform sends them, are kept but not needed by appreg. */
   static readonly value = new Unknown();
+  /** A brand: without a member of its own the class would match every object type and break narrowing. */
+  readonly unknownBrand = true as const;
   private constructor() {}
 }
 
