@@ -3,7 +3,6 @@
  * by dispatching to the resources, doing the generic parts (configuration,
  * defaults and replacement from the schema, error mapping) once for all.
  */
-import { AppregClient } from '../client';
 import { DATA_SOURCES, RESOURCES } from '../resources';
 import type { DataSource, Resource, ResourceContext, State, Stored } from '../resources/resource';
 import { providerSchemaJson, validateProviderConfig } from '../schema';
@@ -71,6 +70,9 @@ export class AppregProvider implements ProviderServer {
     if (!endpoint) diags.push({ ...err('Missing registration service endpoint', 'Set endpoint in the appreg provider block, or the APPREG_ENDPOINT environment variable, to the URL of the registration service (e.g. http://127.0.0.1:8787).'), attribute: ['endpoint'] });
     if (!token) diags.push({ ...err('Missing API token', 'Set token in the appreg provider block, or the APPREG_TOKEN environment variable (see `appreg admin token create`).'), attribute: ['token'] });
     if (hasErrors(diags)) return diags;
+    // Loaded here, not at start: Terraform starts the provider several times per
+    // command, mostly for the schema, and axios and zod are most of the load time.
+    const { AppregClient } = await import('../client');
     this.ctx = {
       client: new AppregClient({
         endpoint: endpoint!,
