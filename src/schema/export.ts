@@ -33,7 +33,7 @@ function typeJson(spec: TypeSpec): SchemaJson {
 /** The provider's entry of `terraform providers schema -json`. */
 export function providerSchemaJson(spec: ProviderSpec = appregProvider): ProviderSchemaJson {
   const byName = (types: readonly TypeSpec[]): { [typeName: string]: SchemaJson } =>
-    Object.fromEntries([...types].sort((a, b) => a.typeName.localeCompare(b.typeName)).map((t) => [t.typeName, typeJson(t)]));
+    Object.fromEntries([...types].sort((a, b) => (a.typeName < b.typeName ? -1 : a.typeName > b.typeName ? 1 : 0)).map((t) => [t.typeName, typeJson(t)]));
   return {
     provider: typeJson(spec.provider),
     resource_schemas: byName(spec.resources),

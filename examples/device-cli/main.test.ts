@@ -1,0 +1,62 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdktf';
+// Types of the cdktf jest matchers (`Testing.setupJest` registers them at run time).
+import 'cdktf/lib/testing/adapters/jest';
+import { DataAppregGroup } from '../../provider/data-appreg-group';
+import { OauthClient } from '../../provider/oauth-client';
+import { AppregProvider } from '../../provider/provider';
+import { DeviceCliStack, main } from './main';
+
+Testing.setupJest();
+
+function synth(stack: DeviceCliStack): { text: string; json: any } {
+  const text = Testing.synth(stack);
+  return { text, json: JSON.parse(text) };
+}
+
+describe('examples/device-cli: a public device-grant client with PKCE', () => {
+  test('requires the provider appreg/appreg, configured from the environment only', () => {
+    const { text, json } = synth(new DeviceCliStack(Testing.app(), 'device-cli'));
+    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg' });
+    expect(text).toHaveProvider(AppregProvider);
+    expect(json.provider.appreg).toEqual([{}]);
+  });
+
+  test('registers a public client with PKCE and the device grant', () => {
+    const { text } = synth(new DeviceCliStack(Testing.app(), 'device-cli'));
+    expect(text).toHaveDataSourceWithProperties(DataAppregGroup, { name: 'platform' });
+    expect(text).toHaveResourceWithProperties(OauthClient, {
+      name: 'Deploy CLI',
+      scope: 'group',
+      group_id: '${data.appreg_group.owner.id}',
+      public_client: true,
+      require_pkce: true,
+      grant_types: ['authorization_code', 'device_code'],
+      callback_urls: ['http://127.0.0.1:8400/callback'],
+    });
+  });
+
+  test('the loopback port is a setting', () => {
+    const { json } = synth(new DeviceCliStack(Testing.app(), 'device-cli', { loopbackPort: 9123 }));
+    expect(json.resource.appreg_oauth_client.cli.callback_urls).toEqual(['http://127.0.0.1:9123/callback']);
+  });
+
+  test('outputs the client id and no secret: a public client has none', () => {
+    const { json } = synth(new DeviceCliStack(Testing.app(), 'device-cli'));
+    expect(json.output).toEqual({ client_id: { value: '${appreg_oauth_client.cli.client_id}' } });
+  });
+
+  test('run directly, synthesizes into CDKTF_OUTDIR with the group from APPREG_GROUP', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-device-cli-'));
+    try {
+      main({ CDKTF_OUTDIR: outdir, APPREG_GROUP: 'tools' });
+      const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'device-cli', 'cdk.tf.json'), 'utf8'));
+      expect(json.data.appreg_group.owner.name).toBe('tools');
+      expect(json.resource.appreg_oauth_client.cli.public_client).toBe(true);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdktf';
+// Types of the cdktf jest matchers (`Testing.setupJest` registers them at run time).
+import 'cdktf/lib/testing/adapters/jest';
+import { AppConsent } from '../../provider/app-consent';
+import { DataAppregGroup } from '../../provider/data-appreg-group';
+import { OauthClient } from '../../provider/oauth-client';
+import { AppregProvider } from '../../provider/provider';
+import { TenantOauthSetting } from '../../provider/tenant-oauth-setting';
+import { constructId, main, OrganizationAppStack, propsFromEnv } from './main';
+
+Testing.setupJest();
+
+function synth(stack: OrganizationAppStack): { text: string; json: any } {
+  const text = Testing.synth(stack);
+  return { text, json: JSON.parse(text) };
+}
+
+describe('examples/organization-app: one owner group, two consenting groups, tenant OAuth on', () => {
+  test('requires the provider appreg/appreg, configured from the environment only', () => {
+    const { text, json } = synth(new OrganizationAppStack(Testing.app(), 'organization-app'));
+    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg' });
+    expect(text).toHaveProvider(AppregProvider);
+    expect(json.provider.appreg).toEqual([{}]);
+  });
+
+  test('switches tenant OAuth on', () => {
+    expect(synth(new OrganizationAppStack(Testing.app(), 'organization-app')).text).toHaveResourceWithProperties(TenantOauthSetting, {
+      oauth_enabled: true,
+    });
+  });
+
+  test('registers an organization-scoped app owned by platform, after the tenant setting', () => {
+    const { text } = synth(new OrganizationAppStack(Testing.app(), 'organization-app'));
+    expect(text).toHaveDataSourceWithProperties(DataAppregGroup, { name: 'platform' });
+    expect(text).toHaveResourceWithProperties(OauthClient, {
+      name: 'Customer Portal',
+      scope: 'organization',
+      group_id: '${data.appreg_group.owner.id}',
+      callback_urls: ['https://portal.example.com/oauth/callback', 'https://portal.example.com/oauth/silent-renew'],
+      require_pkce: true,
+      depends_on: ['appreg_tenant_oauth_setting.tenant'],
+    });
+  });
+
+  test('billing and support each consent to the app by its id', () => {
+    const { text, json } = synth(new OrganizationAppStack(Testing.app(), 'organization-app'));
+    for (const group of ['billing', 'support']) {
+      expect(text).toHaveDataSourceWithProperties(DataAppregGroup, { name: group });
+      expect(text).toHaveResourceWithProperties(AppConsent, {
+        group_id: `\${data.appreg_group.consenting_${group}.id}`,
+        app_id: '${appreg_oauth_client.portal.id}',
+      });
+    }
+    expect(Object.keys(json.resource.appreg_app_consent).sort()).toEqual(['consent_billing', 'consent_support']);
+  });
+
+  test('consenting groups from props, one consent each, named after the group', () => {
+    const stack = new OrganizationAppStack(Testing.app(), 'organization-app', {
+      ownerGroup: 'identity',
+      consentingGroups: ['Data Science', 'finance'],
+    });
+    const { text, json } = synth(stack);
+    expect(text).toHaveDataSourceWithProperties(DataAppregGroup, { name: 'identity' });
+    expect(text).toHaveDataSourceWithProperties(DataAppregGroup, { name: 'Data Science' });
+    expect(Object.keys(json.resource.appreg_app_consent).sort()).toEqual(['consent_data_science', 'consent_finance']);
+    expect([...stack.consents.keys()]).toEqual(['Data Science', 'finance']);
+  });
+
+  test('the owner group among the consenting groups fails validation', () => {
+    const stack = new OrganizationAppStack(Testing.app(), 'organization-app', { consentingGroups: ['billing', 'platform'] });
+    expect(() => Testing.synth(stack, true)).toThrow(/cannot consent to its own app/);
+  });
+
+  test('group names become construct ids Terraform accepts', () => {
+    expect(constructId('billing')).toBe('billing');
+    expect(constructId('  Data  Science! ')).toBe('data_science');
+    expect(() => constructId('!!')).toThrow(/no letters or digits/);
+  });
+
+  test('reads the groups from APPREG_OWNER_GROUP and APPREG_CONSENTING_GROUPS, with defaults when unset', () => {
+    expect(propsFromEnv({})).toEqual({ ownerGroup: undefined, consentingGroups: undefined });
+    expect(propsFromEnv({ APPREG_OWNER_GROUP: 'identity', APPREG_CONSENTING_GROUPS: ' billing, ops ,' })).toEqual({
+      ownerGroup: 'identity',
+      consentingGroups: ['billing', 'ops'],
+    });
+  });
+
+  test('run directly (the cdktf.json app), synthesizes into CDKTF_OUTDIR', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-organization-app-'));
+    try {
+      main({ CDKTF_OUTDIR: outdir, APPREG_CONSENTING_GROUPS: 'ops' });
+      const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'organization-app', 'cdk.tf.json'), 'utf8'));
+      expect(Object.keys(json.resource.appreg_app_consent)).toEqual(['consent_ops']);
+      expect(json.resource.appreg_oauth_client.portal.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
