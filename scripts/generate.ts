@@ -43,11 +43,13 @@ export const GENERATED_BANNER =
  */
 const DROPPED_FILES = new Set(['lazy-index.ts']);
 
-/** The repository root: the nearest folder above `from` with a package.json (works from `scripts/` and `dist/scripts/`). */
+/** The repository root: the nearest folder above `from` with a package.json and a tsconfig.json (works from `scripts/` and `dist/scripts/`). */
 export function findRepoRoot(from: string = __dirname): string {
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`No package.json found above ${from}`);
+    // package.json alone is not enough: compiling src/version.ts copies it into
+    // dist/, so from dist/scripts/ the nearest one is dist/package.json.
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'tsconfig.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`No folder with package.json and tsconfig.json found above ${from}`);
   }
 }
 

@@ -9,13 +9,13 @@ import * as cdktf from 'cdktf';
 
 export interface AppConsentConfig extends cdktf.TerraformMetaArguments {
   /**
-  * Id of an organization-scoped app owned by another group. Changing it replaces the consent.
+  * Id of an organization-scoped app owned by another group. When the app is replaced, the consent is replaced with it.
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/latest/docs/resources/app_consent#app_id AppConsent#app_id}
   */
   readonly appId: string;
   /**
-  * The consenting group. Changing it replaces the consent.
+  * The consenting group.
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/latest/docs/resources/app_consent#group_id AppConsent#group_id}
   */

@@ -33,7 +33,7 @@ export interface OauthClientConfig extends cdktf.TerraformMetaArguments {
   */
   readonly grantTypes?: string[];
   /**
-  * Id of the group that owns the app (see the `appreg_group` data source). Changing it replaces the app.
+  * Id of the group that owns the app (see the `appreg_group` data source).
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/latest/docs/resources/oauth_client#group_id OauthClient#group_id}
   */
@@ -45,7 +45,7 @@ export interface OauthClientConfig extends cdktf.TerraformMetaArguments {
   */
   readonly name: string;
   /**
-  * A public client (a CLI, a single-page or mobile app) cannot keep a secret: it gets no client secret and must use PKCE. Defaults to `false`. Changing it replaces the app.
+  * A public client (a CLI, a single-page or mobile app) cannot keep a secret: it gets no client secret and must use PKCE. Defaults to `false`.
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/latest/docs/resources/oauth_client#public_client OauthClient#public_client}
   */
@@ -63,7 +63,7 @@ export interface OauthClientConfig extends cdktf.TerraformMetaArguments {
   */
   readonly rotationTriggers?: { [key: string]: string };
   /**
-  * Who may use the app: `group`, `organization`. `group` apps are used only in their own group; `organization` apps can be consented to by other groups. Scope cannot change after registration: changing it replaces the app.
+  * Who may use the app: `group`, `organization`. `group` apps are used only in their own group; `organization` apps can be consented to by other groups. Scope is fixed at registration.
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/latest/docs/resources/oauth_client#scope OauthClient#scope}
   */

@@ -5,7 +5,7 @@
  */
 import { DATA_SOURCES, RESOURCES } from '../resources';
 import type { DataSource, Resource, ResourceContext, State, Stored } from '../resources/resource';
-import { providerSchemaJson, validateProviderConfig } from '../schema';
+import { providerSchemaJson, validateProviderConfig, validateReadOnly } from '../schema';
 import {
   isUnknown,
   type ApplyResult,
@@ -84,11 +84,13 @@ export class AppregProvider implements ProviderServer {
   }
 
   async validateResourceConfig(typeName: string, config: TfValue): Promise<Diagnostic[]> {
-    return this.resource(typeName).validate(asState(config));
+    const res = this.resource(typeName);
+    return [...validateReadOnly(res.spec, asState(config)), ...res.validate(asState(config))];
   }
 
   async validateDataResourceConfig(typeName: string, config: TfValue): Promise<Diagnostic[]> {
-    return this.dataSource(typeName).validate(asState(config));
+    const ds = this.dataSource(typeName);
+    return [...validateReadOnly(ds.spec, asState(config)), ...ds.validate(asState(config))];
   }
 
   async upgradeResourceState(typeName: string, version: number, rawStateJson: string): Promise<{ state: TfValue; diagnostics: Diagnostic[] }> {

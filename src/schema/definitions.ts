@@ -38,7 +38,7 @@ export const oauthClient: TypeSpec = {
     'Changing `group_id`, `scope` or `public_client` replaces the registration: it gets a new client id and secret.',
   attributes: {
     id: { type: 'string', computed: true, stable: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
-    group_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of the group that owns the app (see the `appreg_group` data source). Changing it replaces the app.' },
+    group_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
     name: { type: 'string', required: true, description: 'Display name, unique in the group: letters, digits, `?` and `!`, words separated by single spaces, at most 100 characters.' },
     description: { type: 'string', optional: true, description: 'Free text, at most 1000 characters.' },
     callback_urls: {
@@ -50,7 +50,7 @@ export const oauthClient: TypeSpec = {
       type: 'string',
       required: true,
       requiresReplace: true,
-      description: `Who may use the app: ${quoteList(SCOPES)}. \`group\` apps are used only in their own group; \`organization\` apps can be consented to by other groups. Scope cannot change after registration: changing it replaces the app.`,
+      description: `Who may use the app: ${quoteList(SCOPES)}. \`group\` apps are used only in their own group; \`organization\` apps can be consented to by other groups. Scope is fixed at registration.`,
     },
     grant_types: {
       type: ['set', 'string'],
@@ -65,7 +65,7 @@ export const oauthClient: TypeSpec = {
       computed: true,
       requiresReplace: true,
       default: false,
-      description: 'A public client (a CLI, a single-page or mobile app) cannot keep a secret: it gets no client secret and must use PKCE. Defaults to `false`. Changing it replaces the app.',
+      description: 'A public client (a CLI, a single-page or mobile app) cannot keep a secret: it gets no client secret and must use PKCE. Defaults to `false`.',
     },
     require_pkce: {
       type: 'bool',
@@ -98,8 +98,8 @@ export const appConsent: TypeSpec = {
   description: 'Lets a group use an organization-scoped app owned by another group (the "add consent" action of the browse list). Import with `<group_id>/<app_id>`.',
   attributes: {
     id: { type: 'string', computed: true, stable: true, description: '`<group_id>/<app_id>`.' },
-    group_id: { type: 'string', required: true, requiresReplace: true, description: 'The consenting group. Changing it replaces the consent.' },
-    app_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of an organization-scoped app owned by another group. Changing it replaces the consent.' },
+    group_id: { type: 'string', required: true, requiresReplace: true, description: 'The consenting group.' },
+    app_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of an organization-scoped app owned by another group. When the app is replaced, the consent is replaced with it.' },
     created_at: { type: 'string', computed: true, stable: true, description: 'When the consent was given (RFC 3339).' },
   },
 };

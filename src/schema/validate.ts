@@ -15,6 +15,7 @@ import {
   type RuleViolation,
 } from '../rules';
 import { isUnknown, type AttributePath, type Diagnostic, type TfValue } from '../tfplugin/types';
+import type { TypeSpec } from './model';
 
 /** A resource configuration: every attribute of the schema, null when unset. */
 export type ConfigObject = { readonly [attribute: string]: TfValue };
@@ -49,6 +50,21 @@ function fromViolation(summary: string, v: RuleViolation, elements: readonly str
   const element = m?.[2] === undefined ? undefined : elements[Number(m[2])];
   const subject = element === undefined ? attribute : `${attribute} element ${JSON.stringify(element)}`;
   return error(summary, `${subject} ${v.message}.`, [attribute]);
+}
+
+/**
+ * Attributes only the provider sets (computed, neither required nor optional)
+ * must not be configured: Terraform would accept the value and the provider
+ * would silently ignore it, so say so at plan time instead.
+ */
+export function validateReadOnly(spec: TypeSpec, config: ConfigObject): Diagnostic[] {
+  return Object.entries(spec.attributes)
+    .filter(([name, a]) => a.computed && !a.optional && !a.required && config[name] !== null && config[name] !== undefined)
+    .map(([name]) => error(
+      'Invalid configuration for read-only attribute',
+      `${name} is set by the provider and cannot be configured in ${spec.typeName}; remove it from the configuration.`,
+      [name],
+    ));
 }
 
 /** Provider configuration: `endpoint` must be an http(s) URL when given. */

@@ -5,6 +5,8 @@ import {
   validateLookupConfig,
   validateOauthClientConfig,
   validateProviderConfig,
+  validateReadOnly,
+  tenantOauthSetting,
   type ConfigObject,
 } from '../../src/schema';
 import { Unknown, type Diagnostic, type TfValue } from '../../src/tfplugin/types';
@@ -167,3 +169,12 @@ function base(): ConfigObject {
     rotation_triggers: null, id: null, client_id: null, client_secret: null, secret_version: null, created_at: null,
   };
 }
+
+describe('read-only attributes', () => {
+  it('rejects a configured computed-only attribute, naming it', () => {
+    const ds = validateReadOnly(tenantOauthSetting, { id: null, oauth_enabled: true, sso_enabled: true, device_grant_allowed: null });
+    expect(ds.map((d) => d.attribute)).toEqual([['sso_enabled']]);
+    expect(ds[0]!.detail).toMatch(/cannot be configured in appreg_tenant_oauth_setting/);
+    expect(validateReadOnly(tenantOauthSetting, { id: null, oauth_enabled: true, sso_enabled: null, device_grant_allowed: null })).toEqual([]);
+  });
+});
