@@ -131,9 +131,11 @@ describe('appreg provider with real Terraform', () => {
     await api.updateApp(id, { callback_urls: ['https://portal.example.com/callback', 'https://evil.example.com/cb'] });
     const drift = await run(tf.plan());
     expect(drift.code).toBe(2);
-    expect(drift.stdout).toMatch(/changed outside of Terraform/);
-    expect(drift.stdout).toContain('https://evil.example.com/cb');
+    // The update that undoes the change shows the hand-added URL going away and the removed one coming back.
     expect(drift.stdout).toContain('appreg_oauth_client.portal will be updated in-place');
+    expect(drift.stdout).toMatch(/- "https:\/\/evil\.example\.com\/cb"/);
+    expect(drift.stdout).toMatch(/\+ "http:\/\/localhost:3000\/callback"/);
+    expect(drift.stdout).toMatch(/1 to change/);
     await run(tf.apply());
     expect((await api.getApp(id)).callback_urls.sort()).toEqual(['http://localhost:3000/callback', 'https://portal.example.com/callback']);
     expect((await run(tf.plan())).code).toBe(0);
@@ -157,7 +159,7 @@ describe('appreg provider with real Terraform', () => {
     expect(r.stdout).toMatch(/scope\s+= "organization" -> "group" # forces replacement/);
     expect(r.stdout).toMatch(/appreg_app_consent\.billing must be replaced/);
     expect(r.stdout).toMatch(/appreg_app_consent\.support must be replaced/);
-    expect(r.stdout + r.stderr).toContain('new client id');
+    expect(r.stdout + r.stderr).toMatch(/new\s+client id/);
   });
 
   it('replaces the app when it moves to another group, and its consents follow the new app', async () => {
