@@ -17,6 +17,8 @@ import {
   type ReadResult,
   type TfValue,
 } from '../tfplugin/types';
+import { decodeJsonValue } from '../tfplugin/codec';
+import { blockType } from '../tfplugin/schema';
 import { VERSION } from '../version';
 import { diagnosticsFor, hasErrors } from './diagnostics';
 import { planFromSpec } from './plan';
@@ -98,11 +100,10 @@ export class AppregProvider implements ProviderServer {
     if (version > spec.version) {
       return { state: null, diagnostics: [err('State from a newer provider', `The state of this ${typeName} was written by a newer appreg provider (schema version ${version}, this one knows ${spec.version}). Upgrade the provider.`)] };
     }
-    const raw = JSON.parse(rawStateJson) as { [k: string]: TfValue };
-    // Version 0 is the only version so far: keep known attributes, give new ones null, drop removed ones.
-    const state: State = {};
-    for (const name of Object.keys(spec.attributes)) state[name] = raw[name] ?? null;
-    return { state, diagnostics: [] };
+    // Version 0 is the only version so far: decoding with the current type keeps known
+    // attributes, gives new ones null and drops removed ones.
+    const block = this.schema().resource_schemas[typeName]!.block;
+    return { state: decodeJsonValue(rawStateJson, blockType(block)), diagnostics: [] };
   }
 
   async readResource(typeName: string, currentState: TfValue, priv: Uint8Array | undefined): Promise<ReadResult> {

@@ -25,7 +25,7 @@ export type TfType =
 
 /** A value Terraform does not know yet (it is known after apply). */
 export class Unknown {
-  /** The single unknown value; refinements, when Terraform sends them, are kept but not needed by appreg. */
+  /** The single unknown value. Refinements Terraform sends (e.g. "not null") are dropped by the codec: appreg never needs them. */
   static readonly value = new Unknown();
   /** A brand: without a member of its own the class would match every object type and break narrowing. */
   readonly unknownBrand = true as const;
