@@ -5,6 +5,7 @@
  * a person does next, and what the user would see is asserted.
  */
 import { AppregClient } from '../../src/client';
+import { adminTenantSet } from '../../src/server';
 import { startTestService, type TestService } from '../support/service';
 import { requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
 
@@ -246,6 +247,37 @@ resource "appreg_oauth_client" "bad" {
     expect(r.stderr).toContain('Invalid callback URLs');
     expect(r.stderr).toContain('http://insecure.example.com/cb');
     expect((await api.listAllAudit()).length).toBe(auditBefore);
+  });
+
+  it('refuses at plan a device grant under SSO and a consent to a group-scoped app, changing nothing', async () => {
+    const cli = await tf.resource('appreg_oauth_client.cli');
+    await adminTenantSet(svc.db, { tenant: 'acme', sso: true });
+    const auditBefore = (await api.listAllAudit()).length; // after the operator's own change, which is audited
+    try {
+      tf.write(config({ owner: 'web', triggers: '2026-Q4', extra: `
+resource "appreg_oauth_client" "tv" {
+  group_id      = data.appreg_group.platform.id
+  name          = "TV App"
+  scope         = "group"
+  public_client = true
+  grant_types   = ["device_code"]
+  callback_urls = ["https://tv.example.com/cb"]
+}
+resource "appreg_app_consent" "to_group_app" {
+  group_id = data.appreg_group.billing.id
+  app_id   = "${cli.id}"
+}
+` }));
+      const r = await run(tf.plan());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('Device grant not allowed');
+      expect(r.stderr).toMatch(/in resource "appreg_oauth_client" "tv"/);
+      expect(r.stderr).toContain('App is not organization-scoped');
+      expect(r.stderr).toMatch(/in resource "appreg_app_consent" "to_group_app"/);
+      expect((await api.listAllAudit()).length).toBe(auditBefore);
+    } finally {
+      await adminTenantSet(svc.db, { tenant: 'acme', sso: false });
+    }
   });
 
   it('destroy leaves the service without apps or consents', async () => {

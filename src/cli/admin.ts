@@ -1,0 +1,74 @@
+/**
+ * `appreg admin ...`: operator commands on the database. Each prints one JSON
+ * object on stdout; errors go to stderr with exit code 1.
+ */
+import type { Command } from 'commander';
+// The admin module only, not the HTTP service: operator commands start faster without Fastify.
+import { adminGroupAdd, adminInit, adminTenantSet, adminTokenCreate } from '../server/admin';
+import type { Role } from '../rules';
+
+const DB_HELP = 'SQLite file, or a postgres:// URL (env APPREG_DB)';
+const DEFAULT_DB = process.env.APPREG_DB ?? './appreg.db';
+
+function print(result: object): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function parseBool(flag: string, v: string): boolean {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new Error(`${flag} must be true or false (got ${JSON.stringify(v)})`);
+}
+
+/** Registers `admin` and its subcommands on the program. */
+export function registerAdmin(program: Command): void {
+  const admin = program.command('admin').description('operator commands: tenants, groups, tokens');
+
+  admin
+    .command('init')
+    .description('create a tenant (OAuth off) and print {"tenant_id","token"} with a tenant_security_admin token')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .option('--sso', 'the tenant uses single sign-on (disables the device grant)', false)
+    .action(async (o: { db: string; tenant: string; sso: boolean }) => {
+      print(await adminInit(o.db, { tenant: o.tenant, sso: o.sso }));
+    });
+
+  const group = admin.command('group').description('groups of a tenant');
+  group
+    .command('add')
+    .description('add a group and print {"group_id"}')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--name <group>', 'group name')
+    .action(async (o: { db: string; tenant: string; name: string }) => {
+      print(await adminGroupAdd(o.db, { tenant: o.tenant, name: o.name }));
+    });
+
+  const token = admin.command('token').description('API tokens');
+  token
+    .command('create')
+    .description('create a token and print {"token"}; it is shown once')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--role <role>', 'tenant_security_admin, group_admin or auditor')
+    .option('--group <group>', 'group name (group_admin only)')
+    .action(async (o: { db: string; tenant: string; role: string; group?: string }) => {
+      print(await adminTokenCreate(o.db, {
+        tenant: o.tenant,
+        role: o.role as Role, // checked by adminTokenCreate, with a message listing the roles
+        ...(o.group !== undefined ? { group: o.group } : {}),
+      }));
+    });
+
+  const tenant = admin.command('tenant').description('tenant settings');
+  tenant
+    .command('set')
+    .description('set whether the tenant uses SSO and print {"tenant_id","sso_enabled"}')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--sso <bool>', 'true or false')
+    .action(async (o: { db: string; tenant: string; sso: string }) => {
+      print(await adminTenantSet(o.db, { tenant: o.tenant, sso: parseBool('--sso', o.sso) }));
+    });
+}

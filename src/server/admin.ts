@@ -1,0 +1,190 @@
+/**
+ * Operator commands (`appreg admin ...`): work on the database directly,
+ * outside the HTTP API's roles, and are audited as the `operator` actor.
+ * Each opens the database (migrating it), does one transaction, and closes it.
+ */
+import { ROLES, type Role } from '../rules';
+import { operator, recordAudit } from './audit';
+import { hashCredential, newId, newToken } from './crypto';
+import { groupJson, now, settingsJson, type Tenant } from './model';
+import { type Database, openDatabase, type SqlExecutor } from './storage/database';
+import {
+  getGroupByName,
+  getTenantByName,
+  insertGroup,
+  insertTenant,
+  insertToken,
+  updateTenantSettings,
+} from './storage/repo';
+
+/** An operator mistake (unknown tenant, duplicate name, ...): the CLI prints the message and exits 1. */
+export class AdminError extends Error {}
+
+async function withDb<T>(db: string, fn: (d: Database) => Promise<T>): Promise<T> {
+  const d = await openDatabase(db);
+  try {
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
+async function tenantNamed(x: SqlExecutor, name: string): Promise<Tenant> {
+  const t = await getTenantByName(x, name);
+  if (!t) throw new AdminError(`tenant ${JSON.stringify(name)} does not exist; create it with "appreg admin init --tenant ${name}"`);
+  return t;
+}
+
+function checkLabel(kind: string, name: string): void {
+  if (name.trim() !== name || name.length === 0 || name.length > 100 || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new AdminError(`${kind} name must be 1 to 100 characters without control characters or surrounding spaces (got ${JSON.stringify(name)})`);
+  }
+}
+
+/**
+ * Creates a tenant (OAuth off, SSO as given) and a `tenant_security_admin`
+ * token for it. The token is returned once and stored only as a hash.
+ */
+export async function adminInit(db: string, o: { tenant: string; sso?: boolean }): Promise<{ tenant_id: string; token: string }> {
+  checkLabel('tenant', o.tenant);
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      if (await getTenantByName(tx, o.tenant)) {
+        throw new AdminError(`tenant ${JSON.stringify(o.tenant)} already exists; create more tokens with "appreg admin token create"`);
+      }
+      const t = now();
+      const tenant: Tenant = {
+        id: newId('ten'),
+        name: o.tenant,
+        oauth_enabled: false,
+        sso_enabled: o.sso ?? false,
+        settings_version: 1,
+        created_at: t,
+        updated_at: t,
+      };
+      try {
+        await insertTenant(tx, tenant);
+      } catch (err) {
+        if (tx.dialect.isUniqueViolation(err)) throw new AdminError(`tenant ${JSON.stringify(o.tenant)} already exists`);
+        throw err;
+      }
+      const actor = operator('admin init');
+      await recordAudit(tx, {
+        tenant_id: tenant.id,
+        actor,
+        action: 'tenant.create',
+        target_type: 'tenant',
+        target_id: tenant.id,
+        before: null,
+        after: { name: tenant.name, ...settingsJson(tenant) },
+      });
+      const token = await issueToken(tx, tenant, 'tenant_security_admin', null, actor);
+      return { tenant_id: tenant.id, token };
+    }),
+  );
+}
+
+async function issueToken(
+  tx: SqlExecutor,
+  tenant: Tenant,
+  role: Role,
+  groupId: string | null,
+  actor: ReturnType<typeof operator>,
+): Promise<string> {
+  const token = newToken();
+  const id = newId('tok');
+  await insertToken(tx, { id, tenant_id: tenant.id, role, group_id: groupId, token_hash: hashCredential(token), created_at: now() });
+  await recordAudit(tx, {
+    tenant_id: tenant.id,
+    actor,
+    action: 'token.create',
+    target_type: 'token',
+    target_id: id,
+    before: null,
+    after: { token_id: id, role, group_id: groupId },
+  });
+  return token;
+}
+
+/** Adds a group to a tenant. Group names are unique per tenant. */
+export async function adminGroupAdd(db: string, o: { tenant: string; name: string }): Promise<{ group_id: string }> {
+  checkLabel('group', o.name);
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      const tenant = await tenantNamed(tx, o.tenant);
+      if (await getGroupByName(tx, tenant.id, o.name)) {
+        throw new AdminError(`tenant ${JSON.stringify(o.tenant)} already has a group named ${JSON.stringify(o.name)}`);
+      }
+      const g = { id: newId('grp'), tenant_id: tenant.id, name: o.name, created_at: now() };
+      try {
+        await insertGroup(tx, g);
+      } catch (err) {
+        if (tx.dialect.isUniqueViolation(err)) throw new AdminError(`tenant ${JSON.stringify(o.tenant)} already has a group named ${JSON.stringify(o.name)}`);
+        throw err;
+      }
+      await recordAudit(tx, {
+        tenant_id: tenant.id,
+        actor: operator('admin group add'),
+        action: 'group.create',
+        target_type: 'group',
+        target_id: g.id,
+        before: null,
+        after: groupJson({ ...g, seq: 0 }),
+      });
+      return { group_id: g.id };
+    }),
+  );
+}
+
+/**
+ * Creates a token. A `group_admin` needs `group` (a group NAME); the other
+ * roles are tenant-wide and take none.
+ */
+export async function adminTokenCreate(db: string, o: { tenant: string; role: Role; group?: string }): Promise<{ token: string }> {
+  if (!(ROLES as readonly string[]).includes(o.role)) {
+    throw new AdminError(`role must be one of ${ROLES.join(', ')} (got ${JSON.stringify(o.role)})`);
+  }
+  if (o.role === 'group_admin' && (o.group === undefined || o.group === '')) {
+    throw new AdminError('a group_admin token needs --group <group name>');
+  }
+  if (o.role !== 'group_admin' && o.group !== undefined) {
+    throw new AdminError(`--group is only for group_admin tokens; a ${o.role} token covers the whole tenant`);
+  }
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      const tenant = await tenantNamed(tx, o.tenant);
+      let groupId: string | null = null;
+      if (o.group !== undefined) {
+        const g = await getGroupByName(tx, tenant.id, o.group);
+        if (!g) {
+          throw new AdminError(`tenant ${JSON.stringify(o.tenant)} has no group named ${JSON.stringify(o.group)}; add it with "appreg admin group add"`);
+        }
+        groupId = g.id;
+      }
+      return { token: await issueToken(tx, tenant, o.role, groupId, operator('admin token create')) };
+    }),
+  );
+}
+
+/** Sets whether the tenant uses SSO (which disables the device grant for new registrations). */
+export async function adminTenantSet(db: string, o: { tenant: string; sso: boolean }): Promise<{ tenant_id: string; sso_enabled: boolean }> {
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      const tenant = await tenantNamed(tx, o.tenant);
+      if (tenant.sso_enabled !== o.sso) {
+        const next = { ...tenant, sso_enabled: o.sso, settings_version: tenant.settings_version + 1, updated_at: now() };
+        await updateTenantSettings(tx, next);
+        await recordAudit(tx, {
+          tenant_id: tenant.id,
+          actor: operator('admin tenant set'),
+          action: 'tenant.settings.update',
+          target_type: 'tenant',
+          target_id: tenant.id,
+          before: settingsJson(tenant),
+          after: settingsJson(next),
+        });
+      }
+      return { tenant_id: tenant.id, sso_enabled: o.sso };
+    }),
+  );
+}

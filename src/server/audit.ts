@@ -1,0 +1,61 @@
+/**
+ * The audit trail: who changed what, when, and the object before and after.
+ * Events are written in the same transaction as the change they describe,
+ * so there is never a change without its event (or the other way round).
+ */
+import { newId } from './crypto';
+import type { AuditActor, Principal } from './model';
+import { now } from './model';
+import { insertAudit } from './storage/repo';
+import type { SqlExecutor } from './storage/database';
+
+/** The audit actor of a token principal: its id and role, never its value. */
+export function actorOf(p: Principal): AuditActor {
+  return { type: 'token', token_id: p.token_id, role: p.role, group_id: p.group_id };
+}
+
+/** The audit actor of an operator command (`appreg admin ...`). */
+export function operator(command: string): AuditActor {
+  return { type: 'operator', command };
+}
+
+/** What changed, for {@link recordAudit}. */
+export interface Change {
+  tenant_id: string;
+  actor: AuditActor;
+  /** `<object>.<verb>`, e.g. `app.create`, `consent.delete`. */
+  action: string;
+  target_type: 'tenant' | 'group' | 'token' | 'app' | 'consent';
+  target_id: string;
+  before: object | null;
+  after: object | null;
+}
+
+/**
+ * Keys that must never reach the audit log. The JSON forms that callers pass
+ * do not have them; this is the second line of defence.
+ */
+const SECRET_KEYS = new Set(['client_secret', 'secret', 'secret_hash', 'token', 'token_hash', 'authorization']);
+
+function scrub(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(scrub);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !SECRET_KEYS.has(k)).map(([k, x]) => [k, scrub(x)]));
+  }
+  return v;
+}
+
+/** Appends an audit event for `c` inside the caller's transaction. */
+export async function recordAudit(tx: SqlExecutor, c: Change): Promise<void> {
+  await insertAudit(tx, {
+    id: newId('evt'),
+    tenant_id: c.tenant_id,
+    at: now(),
+    actor: c.actor,
+    action: c.action,
+    target_type: c.target_type,
+    target_id: c.target_id,
+    before: c.before === null ? null : scrub(c.before),
+    after: c.after === null ? null : scrub(c.after),
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * The one description of every request and response body and query string.
+ *
+ * Inputs are zod schemas: handlers parse with them (after authorization, so
+ * a 422 never tells an outsider anything), and `openapi.json` is generated
+ * from the same schemas. Outputs are zod schemas too; their JSON Schema
+ * drives Fastify's response serialization, which also drops any field not
+ * listed, a second guard against a secret leaking into a response.
+ */
+import { z } from 'zod';
+import { GRANT_TYPES, ROLES, SCOPES } from '../../rules';
+
+/** Most items one page may hold. */
+export const MAX_PAGE_LIMIT = 200;
+/** Page size when `limit` is not given. */
+export const DEFAULT_PAGE_LIMIT = 50;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A string that both databases can store unchanged: PostgreSQL rejects NUL
+ * and both would silently replace unpaired surrogates.
+ */
+const text = () =>
+  z.string().refine((s) => !s.includes('\u0000') && !LONE_SURROGATE.test(s), {
+    message: 'must not contain NUL characters or unpaired UTF-16 surrogates',
+  });
+
+const timestamp = () => z.string().meta({ format: 'date-time', description: 'RFC 3339 UTC timestamp' });
+
+// ---- request bodies ---------------------------------------------------------
+
+/** POST /v1/groups/{group_id}/apps */
+export const CreateAppBody = z.strictObject({
+  name: text().describe('letters, digits, "?" and "!", single spaces between words; unique in the group'),
+  description: text().nullable().optional(),
+  callback_urls: z.array(text()).describe('1 to 60 unique absolute URLs; https, or http for loopback hosts'),
+  scope: z.enum(SCOPES).describe('fixed at registration'),
+  grant_types: z.array(text()).optional().describe(`default ["authorization_code"]; one or more of ${GRANT_TYPES.join(', ')}`),
+  public_client: z.boolean().optional().describe('default false; fixed at registration'),
+  require_pkce: z.boolean().optional().describe('default true for public clients (which must use PKCE), false otherwise'),
+  enabled: z.boolean().optional().describe('default true'),
+});
+
+/** Fields that PATCH refuses by name because they are fixed at registration. */
+export const IMMUTABLE_APP_FIELDS = ['scope', 'public_client', 'group_id'] as const;
+
+/** PATCH /v1/apps/{id} (scope, public_client and group_id are refused with their own message). */
+export const PatchAppBody = z.strictObject({
+  name: text().optional(),
+  description: text().nullable().optional(),
+  callback_urls: z.array(text()).optional(),
+  grant_types: z.array(text()).optional(),
+  require_pkce: z.boolean().optional(),
+  enabled: z.boolean().optional(),
+});
+
+/** Fields of the settings document that PUT refuses by name because they are read-only. */
+export const READ_ONLY_SETTINGS_FIELDS = ['tenant_id', 'sso_enabled', 'device_grant_allowed'] as const;
+
+/** PUT /v1/tenant/oauth-settings */
+export const PutSettingsBody = z.strictObject({ oauth_enabled: z.boolean() });
+
+/** Bodies of POST rotate-secret and PUT consent: nothing, or an empty object. */
+export const EmptyBody = z.strictObject({});
+
+// ---- query strings ------------------------------------------------------------
+
+const limit = z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).optional()
+  .describe(`page size, 1 to ${MAX_PAGE_LIMIT}, default ${DEFAULT_PAGE_LIMIT}`);
+const cursor = text().optional().describe('next_cursor of the previous page');
+
+/** GET /v1/groups */
+export const GroupsQuery = z.strictObject({ name: text().optional(), limit, cursor });
+/** GET /v1/apps */
+export const AppsQuery = z.strictObject({
+  group_id: text().optional(),
+  scope: z.enum(SCOPES).optional(),
+  name: text().optional(),
+  limit,
+  cursor,
+});
+/** GET /v1/browse */
+export const BrowseQuery = z.strictObject({
+  group_id: text().optional().describe('the browsing group; default the group of a group_admin token'),
+  name: text().optional(),
+  limit,
+  cursor,
+});
+/** GET /v1/consents */
+export const ConsentsQuery = z.strictObject({ group_id: text().optional(), app_id: text().optional(), limit, cursor });
+/** GET /v1/audit */
+export const AuditQuery = z.strictObject({ limit, cursor });
+
+// ---- responses --------------------------------------------------------------
+
+/** An app, exactly the fields of DOMAIN.md. */
+export const AppOut = z.object({
+  id: z.string(),
+  client_id: z.string(),
+  group_id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  callback_urls: z.array(z.string()),
+  scope: z.enum(SCOPES),
+  grant_types: z.array(z.enum(GRANT_TYPES)),
+  public_client: z.boolean(),
+  require_pkce: z.boolean(),
+  enabled: z.boolean(),
+  secret_version: z.int().describe('0 for public clients, which have no secret'),
+  created_at: timestamp(),
+  updated_at: timestamp(),
+  version: z.int().describe('incremented on every change; the ETag is this number in quotes'),
+});
+
+/** The answer to a registration: the app and, for confidential clients only, the secret, shown this once. */
+export const AppCreatedOut = AppOut.extend({ client_secret: z.string().optional() });
+
+/** The answer to rotate-secret. */
+export const RotateOut = z.object({ client_secret: z.string(), secret_version: z.int() });
+
+/** A browse list entry: an organization-scoped app of another group. */
+export const BrowseItemOut = AppOut.extend({ consented: z.boolean() });
+
+/** A group. */
+export const GroupOut = z.object({ id: z.string(), name: z.string() });
+
+/** A consent. */
+export const ConsentOut = z.object({
+  id: z.string().describe('<group_id>/<app_id>'),
+  group_id: z.string(),
+  app_id: z.string(),
+  created_at: timestamp(),
+});
+
+/** Tenant OAuth settings. */
+export const SettingsOut = z.object({
+  tenant_id: z.string(),
+  oauth_enabled: z.boolean(),
+  sso_enabled: z.boolean(),
+  device_grant_allowed: z.boolean(),
+});
+
+/** An audit event. */
+export const AuditOut = z.object({
+  id: z.string(),
+  at: timestamp(),
+  actor: z.object({
+    type: z.enum(['token', 'operator']),
+    token_id: z.string().optional(),
+    role: z.enum(ROLES).optional(),
+    group_id: z.string().nullable().optional(),
+    command: z.string().optional(),
+  }),
+  action: z.string(),
+  target_type: z.string(),
+  target_id: z.string(),
+  before: z.unknown().describe('the object before the change (null for creations); never a secret'),
+  after: z.unknown().describe('the object after the change (null for deletions); never a secret'),
+});
+
+/** A page of a list. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    next_cursor: z.string().nullable().describe('pass as cursor= for the next page; null on the last page'),
+  });
+}
+
+/** A problem document (RFC 9457). */
+export const ProblemOut = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** GET /healthz */
+export const HealthOut = z.object({ status: z.literal('ok') });
+
+/** JSON Schema of a zod schema, for Fastify routes and openapi.json. */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}

@@ -1,0 +1,188 @@
+/**
+ * The Fastify instance of the registration service: hooks (authentication,
+ * rate limit, request log), body parsing, error mapping and the routes.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Database } from '../storage/database';
+import { authenticate } from './auth';
+import { schemaOf } from './context';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem';
+import { RateLimiter } from './ratelimit';
+import { appRoutes } from './routes/apps';
+import { consentRoutes } from './routes/consents';
+import { groupRoutes } from './routes/groups';
+import { tenantRoutes } from './routes/tenant';
+import { HealthOut } from './schemas';
+
+/** Largest accepted request body. 60 callback URLs of 2048 characters fit with room to spare. */
+export const BODY_LIMIT = 256 * 1024;
+
+/** Options of {@link buildServer}. */
+export interface BuildOptions {
+  db: Database;
+  /** Requests per second per token; 0 is off. */
+  rateLimit: number;
+  /** Where JSON log lines go; false for none. */
+  log: NodeJS.WritableStream | false;
+}
+
+function sendProblem(reply: FastifyReply, err: ProblemError): FastifyReply {
+  reply.code(err.status).header('content-type', PROBLEM_CONTENT_TYPE);
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  // A string payload skips the route's response serializer, which only knows the success shapes.
+  return reply.send(JSON.stringify(err.problem));
+}
+
+/** Maps framework errors (body parsing, limits) to problems; anything unknown is a 500 and a bug. */
+function problemFromError(err: FastifyError): ProblemError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProblemError('payload-too-large', `The request body is larger than ${BODY_LIMIT} bytes.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ProblemError('unsupported-media-type', 'Send request bodies as application/json.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ProblemError('bad-request', 'The Content-Length header does not match the body.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ProblemError('bad-request', 'The body is empty but Content-Type says JSON.');
+    default:
+      break;
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ProblemError('bad-request', err.message);
+  }
+  return undefined;
+}
+
+/** Builds the service (not yet listening). */
+export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: opts.log === false ? 'silent' : 'info',
+      ...(opts.log === false ? {} : { stream: opts.log }),
+      // Nothing we log carries these, but a future log line must not leak them either.
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["idempotency-key"]', 'headers.authorization', 'authorization'],
+        censor: '[redacted]',
+      },
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors: (err, _req, reply) => {
+      // A path that cannot be decoded, or an id far longer than any we issue, cannot name an existing object.
+      if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return void sendProblem(reply, new ProblemError('not-found', 'No object has such an id: the path cannot be decoded or the id is far too long.'));
+      }
+      return void sendProblem(reply, problemFromError(err) ?? new ProblemError('bad-request', 'The request cannot be parsed.'));
+    },
+  });
+
+  // Validation runs in the handlers, after authorization (see authz.ts for the order of checks);
+  // the route schemas are there for openapi.json and response serialization.
+  app.setValidatorCompiler(() => () => true);
+
+  // Only JSON bodies. An empty body is "no body" (rotate-secret, consent PUT
+  // take none), and __proto__/constructor keys are refused outright.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    req.rawBody = text;
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, (err, value) => {
+      if (err) return done(new ProblemError('bad-request', `The request body is not valid JSON: ${err.message}`), undefined);
+      return done(null, value);
+    });
+  });
+
+  app.decorateRequest('principal', null);
+  app.decorateRequest('rawBody', undefined);
+  const limiter = new RateLimiter(opts.rateLimit);
+
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.config.public === true || req.is404) return;
+    const principal = await authenticate(opts.db, req.headers.authorization);
+    req.principal = principal;
+    const d = limiter.take(principal.token_id);
+    if (!d.allowed) {
+      throw new ProblemError('too-many-requests', `This token sent more than ${opts.rateLimit} requests per second; retry after ${d.retryAfterSeconds} s.`, {
+        headers: { 'retry-after': String(d.retryAfterSeconds) },
+      });
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    // One line per request. Ids only: never a token, secret or body.
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ...(req.principal ? { tenant_id: req.principal.tenant_id, token_id: req.principal.token_id, role: req.principal.role } : {}),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ProblemError) return sendProblem(reply, err);
+    const mapped = problemFromError(err);
+    if (mapped) return sendProblem(reply, mapped);
+    req.log.error({ err }, 'internal error');
+    return sendProblem(reply, new ProblemError('internal-error', 'An internal error occurred; this is a bug in appreg. The log has the details.'));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? req.url;
+    return sendProblem(reply, new ProblemError('not-found', `There is no route ${req.method} ${path}; GET /openapi.json lists them.`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'appreg registration service',
+        version: '1',
+        description: 'OAuth 2.0 app registrations, consents and tenant OAuth settings. Errors are application/problem+json.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.get('/healthz', {
+    config: { public: true },
+    schema: schemaOf({
+      summary: 'Liveness and database check',
+      tags: ['meta'],
+      auth: false,
+      ok: { 200: ['the service and its database answer', HealthOut] },
+      errors: { 503: 'the database does not answer' },
+    }),
+  }, async () => {
+    try {
+      await opts.db.get('SELECT 1 AS ok');
+    } catch {
+      throw new ProblemError('unavailable', 'The database does not answer.');
+    }
+    return { status: 'ok' };
+  });
+
+  app.get('/openapi.json', {
+    config: { public: true },
+    schema: schemaOf({ summary: 'This description of the API (OpenAPI 3.1)', tags: ['meta'], auth: false, ok: {} }),
+  }, async (_req, reply) => {
+    reply.header('content-type', 'application/json; charset=utf-8');
+    return JSON.stringify(app.swagger());
+  });
+
+  const deps = { db: opts.db };
+  tenantRoutes(app, deps);
+  groupRoutes(app, deps);
+  appRoutes(app, deps);
+  consentRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,197 @@
+/**
+ * The service's records and their JSON forms. The JSON forms are the wire
+ * contract of DOMAIN.md; records add what only the server needs (surrogate
+ * keys for pagination, tenant ids) and never hold a plain secret.
+ */
+import type { GrantType, Role, Scope } from '../rules';
+
+/** Who is calling: resolved from a bearer token. */
+export interface Principal {
+  token_id: string;
+  tenant_id: string;
+  role: Role;
+  /** The group of a `group_admin`; null for the other roles. */
+  group_id: string | null;
+}
+
+/** A tenant and its OAuth settings. */
+export interface Tenant {
+  id: string;
+  name: string;
+  oauth_enabled: boolean;
+  sso_enabled: boolean;
+  settings_version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A group of a tenant. */
+export interface Group {
+  seq: number;
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: string;
+}
+
+/** An app registration as stored (the secret only as a hash, and only in storage). */
+export interface App {
+  seq: number;
+  id: string;
+  tenant_id: string;
+  group_id: string;
+  client_id: string;
+  name: string;
+  description: string | null;
+  callback_urls: string[];
+  scope: Scope;
+  grant_types: GrantType[];
+  public_client: boolean;
+  require_pkce: boolean;
+  enabled: boolean;
+  secret_version: number;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** A group's consent to an organization-scoped app of another group. */
+export interface Consent {
+  seq: number;
+  tenant_id: string;
+  group_id: string;
+  app_id: string;
+  created_at: string;
+}
+
+/** An audit event. `before`/`after` are JSON forms, never containing a secret or token. */
+export interface AuditEvent {
+  seq: number;
+  id: string;
+  tenant_id: string;
+  at: string;
+  actor: AuditActor;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Who made a change: a token (by id, never its value) or an operator command. */
+export type AuditActor =
+  | { type: 'token'; token_id: string; role: Role; group_id: string | null }
+  | { type: 'operator'; command: string };
+
+/** App JSON: exactly the fields of DOMAIN.md, in that order. */
+export interface AppJson {
+  id: string;
+  client_id: string;
+  group_id: string;
+  name: string;
+  description: string | null;
+  callback_urls: string[];
+  scope: Scope;
+  grant_types: GrantType[];
+  public_client: boolean;
+  require_pkce: boolean;
+  enabled: boolean;
+  secret_version: number;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** The JSON form of an app; the only way an app leaves the service. */
+export function appJson(a: App): AppJson {
+  return {
+    id: a.id,
+    client_id: a.client_id,
+    group_id: a.group_id,
+    name: a.name,
+    description: a.description,
+    callback_urls: [...a.callback_urls],
+    scope: a.scope,
+    grant_types: [...a.grant_types],
+    public_client: a.public_client,
+    require_pkce: a.require_pkce,
+    enabled: a.enabled,
+    secret_version: a.secret_version,
+    created_at: a.created_at,
+    updated_at: a.updated_at,
+    version: a.version,
+  };
+}
+
+/** Consent JSON. The id is `<group_id>/<app_id>`, the provider's import id. */
+export interface ConsentJson {
+  id: string;
+  group_id: string;
+  app_id: string;
+  created_at: string;
+}
+
+/** The JSON form of a consent. */
+export function consentJson(c: Consent): ConsentJson {
+  return { id: `${c.group_id}/${c.app_id}`, group_id: c.group_id, app_id: c.app_id, created_at: c.created_at };
+}
+
+/** Tenant OAuth settings JSON. */
+export interface SettingsJson {
+  tenant_id: string;
+  oauth_enabled: boolean;
+  sso_enabled: boolean;
+  device_grant_allowed: boolean;
+}
+
+/** The JSON form of a tenant's settings; the device grant is allowed exactly when SSO is off. */
+export function settingsJson(t: Tenant): SettingsJson {
+  return {
+    tenant_id: t.id,
+    oauth_enabled: t.oauth_enabled,
+    sso_enabled: t.sso_enabled,
+    device_grant_allowed: !t.sso_enabled,
+  };
+}
+
+/** Group JSON. */
+export interface GroupJson {
+  id: string;
+  name: string;
+}
+
+/** The JSON form of a group. */
+export function groupJson(g: Group): GroupJson {
+  return { id: g.id, name: g.name };
+}
+
+/** Audit event JSON. */
+export interface AuditJson {
+  id: string;
+  at: string;
+  actor: AuditActor;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** The JSON form of an audit event. */
+export function auditJson(e: AuditEvent): AuditJson {
+  return {
+    id: e.id,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    target_type: e.target_type,
+    target_id: e.target_id,
+    before: e.before,
+    after: e.after,
+  };
+}
+
+/** The current time as RFC 3339 UTC with milliseconds. */
+export function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,126 @@
+/**
+ * PostgreSQL back end (pg). Queries are written with `?` placeholders for
+ * both dialects and numbered here; the service never puts a literal `?` in SQL.
+ */
+import { Pool, types as pgTypes, type PoolClient } from 'pg';
+import type { Database, Dialect, SqlExecutor, SqlValue } from './database';
+
+const dialect: Dialect = {
+  name: 'postgres',
+  serialPrimaryKey: 'BIGSERIAL PRIMARY KEY',
+  forUpdate: ' FOR UPDATE',
+  isUniqueViolation(err: unknown): boolean {
+    return (err as { code?: unknown } | null)?.code === '23505';
+  },
+};
+
+const INT8_OID = 20;
+
+/**
+ * BIGSERIAL keys arrive as strings by default; ours stay far below 2^53, so
+ * numbers keep both back ends returning the same types. Set per pool, not
+ * globally, so other pg users in the process are unaffected.
+ */
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pgTypes.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+const numbered = new Map<string, string>();
+function toPg(sql: string): string {
+  let out = numbered.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, out);
+  }
+  return out;
+}
+
+function bind(params: readonly SqlValue[]): unknown[] {
+  return params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
+
+type Queryable = Pick<Pool, 'query'> | PoolClient;
+
+function executor(q: Queryable): SqlExecutor {
+  return {
+    dialect,
+    async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      const res = await q.query(toPg(sql), bind(params));
+      return res.rows as T[];
+    },
+    async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+      const res = await q.query(toPg(sql), bind(params));
+      return res.rows[0] as T | undefined;
+    },
+    async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+      const res = await q.query(toPg(sql), bind(params));
+      return res.rowCount ?? 0;
+    },
+  };
+}
+
+class PostgresDatabase implements Database {
+  readonly dialect = dialect;
+  private readonly direct: SqlExecutor;
+
+  constructor(private readonly pool: Pool) {
+    this.direct = executor(pool);
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.direct.all<T>(sql, params);
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.direct.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(executor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true; // the connection is unusable; do not hand it out again
+        }
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Connects to PostgreSQL and checks the connection works. */
+export async function openPostgres(url: string): Promise<Database> {
+  const pool = new Pool({ connectionString: url, max: 10, types: typeParsers });
+  // An idle client can lose its server (restart, network); without a listener
+  // the pool's 'error' event would crash the process.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return new PostgresDatabase(pool);
+}

@@ -1,0 +1,112 @@
+/**
+ * SQLite back end (better-sqlite3).
+ *
+ * better-sqlite3 is synchronous and has one connection, while the service's
+ * transactions are async functions. If two requests interleaved on the one
+ * connection, the second would run inside the first one's transaction. So
+ * every operation goes through a queue: a transaction holds the connection
+ * from BEGIN to COMMIT, and a plain read waits for it. Queries themselves are
+ * microseconds, so the queue costs little.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database, Dialect, SqlExecutor, SqlValue } from './database';
+
+const dialect: Dialect = {
+  name: 'sqlite',
+  // AUTOINCREMENT guarantees keys are never reused, even after deletes.
+  serialPrimaryKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  forUpdate: '',
+  isUniqueViolation(err: unknown): boolean {
+    const code = (err as { code?: unknown } | null)?.code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+};
+
+function bind(params: readonly SqlValue[]): unknown[] {
+  return params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
+
+class SqliteDatabase implements Database {
+  readonly dialect = dialect;
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly exec: SqlExecutor;
+
+  constructor(private readonly db: BetterSqlite3.Database) {
+    this.exec = {
+      dialect,
+      all: async <T>(sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).all(...bind(params)) as T[],
+      get: async <T>(sql: string, params: readonly SqlValue[] = []) =>
+        this.prepare(sql).get(...bind(params)) as T | undefined,
+      run: async (sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).run(...bind(params)).changes,
+    };
+  }
+
+  private prepare(sql: string): BetterSqlite3.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs `fn` once everything queued before it has finished. */
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(fn, fn);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.serialize(() => this.exec.all<T>(sql, params));
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.serialize(() => this.exec.get<T>(sql, params));
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.serialize(() => this.exec.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.serialize(async () => {
+      // IMMEDIATE takes the write lock up front, so another process (an
+      // operator command) cannot make us fail half-way with SQLITE_BUSY.
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.exec);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.serialize(async () => this.db.close());
+  }
+}
+
+/** Opens (creating when missing) a SQLite database file. */
+export function openSqlite(file: string): Database {
+  if (file !== ':memory:') {
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) {
+      throw new Error(`cannot open database ${JSON.stringify(file)}: directory ${dir} does not exist`);
+    }
+  }
+  const db = new BetterSqlite3(file);
+  // WAL lets operator commands and the service use the file at the same time;
+  // the busy timeout makes them wait for each other instead of failing.
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = NORMAL');
+  return new SqliteDatabase(db);
+}

@@ -1,0 +1,215 @@
+/**
+ * Races a client can cause: retried creates with one Idempotency-Key,
+ * concurrent PATCHes with one ETag, concurrent creates of one name, and
+ * pagination while others insert. Runs on SQLite and PostgreSQL.
+ */
+import { adminGroupAdd } from '../../src/server';
+import { openDatabase } from '../../src/server/storage/database';
+import { type Answer, appBody, appName, BACKENDS, expectProblem, startWorld, type World } from './harness';
+
+const PARALLEL = 10;
+
+describe.each(BACKENDS)('concurrency on %s', (backend) => {
+  let w: World;
+  let alpha: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    w = await startWorld(backend);
+    alpha = w.acme.groups.alpha!;
+    admin = w.acme.admin;
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  async function appsNamed(name: string): Promise<any[]> {
+    const res = await w.call('GET', `/v1/apps?name=${encodeURIComponent(name)}`, { token: admin });
+    expect(res.status).toBe(200);
+    return res.json.items;
+  }
+
+  describe('Idempotency-Key', () => {
+    it('concurrent creates with one key make exactly one app and all get the identical first answer, secret included', async () => {
+      const body = appBody({ scope: 'organization' });
+      const key = `create-${Date.now()}`;
+      const answers = await Promise.all(
+        Array.from({ length: PARALLEL }, () => w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body, headers: { 'idempotency-key': key } })),
+      );
+      for (const a of answers) expect(a.status).toBe(201);
+      const first = answers[0]!;
+      expect(first.json.client_secret).toEqual(expect.any(String));
+      for (const a of answers) {
+        expect(a.text).toBe(first.text);
+        expect(a.headers.get('etag')).toBe(first.headers.get('etag'));
+        expect(a.headers.get('location')).toBe(first.headers.get('location'));
+      }
+      expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(PARALLEL - 1);
+      expect(await appsNamed(body.name as string)).toHaveLength(1);
+      // A later retry still replays the same answer.
+      const later = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body, headers: { 'idempotency-key': key } });
+      expect(later.status).toBe(201);
+      expect(later.text).toBe(first.text);
+    });
+
+    it('the same key with another body is 422 and changes nothing', async () => {
+      const key = `mismatch-${Date.now()}`;
+      const body = appBody();
+      expect((await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body, headers: { 'idempotency-key': key } })).status).toBe(201);
+      const other = appBody();
+      const res = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body: other, headers: { 'idempotency-key': key } });
+      expect(expectProblem(res, 422).detail).toMatch(/Idempotency-Key/);
+      expect(await appsNamed(other.name as string)).toHaveLength(0);
+    });
+
+    it('keys belong to one token: another token\'s identical key is a new request', async () => {
+      const key = `shared-${Date.now()}`;
+      const a = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body: appBody(), headers: { 'idempotency-key': key } });
+      const b = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: w.acme.groupAdmins.alpha, body: appBody(), headers: { 'idempotency-key': key } });
+      expect(a.status).toBe(201);
+      expect(b.status).toBe(201);
+      expect(b.json.id).not.toBe(a.json.id);
+      expect(b.headers.get('idempotent-replayed')).toBeNull();
+    });
+
+    it('a failed request is not replayed: the retry after fixing the cause succeeds', async () => {
+      const name = appName('Retry');
+      const blocker = await w.createApp(admin, alpha, appBody({ name }));
+      const key = `retry-${Date.now()}`;
+      const body = appBody({ name });
+      expectProblem(await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body, headers: { 'idempotency-key': key } }), 409);
+      expect((await w.call('DELETE', `/v1/apps/${blocker.json.id}`, { token: admin })).status).toBe(204);
+      const retry = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body, headers: { 'idempotency-key': key } });
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    });
+
+    it('an answer is replayed for 24 hours; after that the key starts afresh', async () => {
+      const key = `expiry-${Date.now()}`;
+      const first = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body: appBody(), headers: { 'idempotency-key': key } });
+      expect(first.status).toBe(201);
+      const db = await openDatabase(w.db);
+      try {
+        const rows = await db.all<{ created_at: string; expires_at: string }>('SELECT created_at, expires_at FROM idempotency_keys');
+        const ttls = rows.map((r) => Date.parse(r.expires_at) - Date.parse(r.created_at));
+        expect(ttls.every((t) => t === 24 * 60 * 60 * 1000)).toBe(true);
+        // Age every stored answer past its 24 hours.
+        await db.run('UPDATE idempotency_keys SET expires_at = ?', ['2000-01-01T00:00:00.000Z']);
+      } finally {
+        await db.close();
+      }
+      const other = appBody();
+      const fresh = await w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body: other, headers: { 'idempotency-key': key } });
+      expect(fresh.status).toBe(201);
+      expect(fresh.json.id).not.toBe(first.json.id);
+      expect(fresh.headers.get('idempotent-replayed')).toBeNull();
+    });
+
+    it('concurrent rotations with one key rotate once and all get the same new secret', async () => {
+      const app = await w.createApp(admin, alpha, appBody());
+      const key = `rotate-${Date.now()}`;
+      const answers = await Promise.all(
+        Array.from({ length: PARALLEL }, () => w.call('POST', `/v1/apps/${app.json.id}/rotate-secret`, { token: admin, headers: { 'idempotency-key': key } })),
+      );
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect(a.json).toEqual(answers[0]!.json);
+      }
+      expect(answers[0]!.json.secret_version).toBe(2);
+      const read = await w.call('GET', `/v1/apps/${app.json.id}`, { token: admin });
+      expect(read.json).toEqual(expect.objectContaining({ secret_version: 2, version: 2 }));
+    });
+  });
+
+  it('concurrent PATCHes with the same If-Match: exactly one wins, the others get 412', async () => {
+    const app = await w.createApp(admin, alpha, appBody());
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, (_, i) => w.call('PATCH', `/v1/apps/${app.json.id}`, {
+        token: admin, headers: { 'if-match': '"1"' }, body: { description: `writer ${i}` },
+      })),
+    );
+    const won = answers.filter((a) => a.status === 200);
+    expect(won).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 412)).toHaveLength(PARALLEL - 1);
+    const read = await w.call('GET', `/v1/apps/${app.json.id}`, { token: admin });
+    expect(read.json.version).toBe(2);
+    expect(read.json.description).toBe(won[0]!.json.description);
+  });
+
+  it('concurrent creates of one name without a key: exactly one 201, the others 409', async () => {
+    const body = appBody();
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, () => w.call('POST', `/v1/groups/${alpha}/apps`, { token: admin, body })),
+    );
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(PARALLEL - 1);
+    expect(await appsNamed(body.name as string)).toHaveLength(1);
+  });
+
+  it('concurrent consent PUTs: one 201, the rest 200, one consent', async () => {
+    const app = await w.createApp(admin, w.acme.groups.beta!, appBody({ scope: 'organization' }));
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, () => w.call('PUT', `/v1/groups/${alpha}/consents/${app.json.id}`, { token: admin })),
+    );
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(PARALLEL - 1);
+    const list = await w.call('GET', `/v1/consents?app_id=${app.json.id}`, { token: admin });
+    expect(list.json.items).toHaveLength(1);
+  });
+
+  it('a pagination walk while others insert and delete skips and repeats nothing', async () => {
+    const group = (await adminGroupAdd(w.db, { tenant: 'acme', name: `paging ${backend}` })).group_id;
+    const initial: string[] = [];
+    for (let i = 0; i < 25; i++) initial.push((await w.createApp(admin, group, appBody())).json.id);
+    const deleted = initial[20]!;
+
+    const seen: string[] = [];
+    let inserting = true;
+    const inserted: string[] = [];
+    // Writers run for the whole walk, concurrently with the page requests.
+    const writer = (async () => {
+      while (inserting) {
+        const res = await w.call('POST', `/v1/groups/${group}/apps`, { token: admin, body: appBody() });
+        if (res.status === 201) inserted.push(res.json.id);
+      }
+    })();
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: Answer = await w.call('GET', `/v1/apps?group_id=${group}&limit=3${cursor ? `&cursor=${cursor}` : ''}`, { token: admin });
+      expect(res.status).toBe(200);
+      seen.push(...res.json.items.map((a: { id: string }) => a.id));
+      cursor = res.json.next_cursor;
+      pages += 1;
+      if (pages === 2) expect((await w.call('DELETE', `/v1/apps/${deleted}`, { token: admin })).status).toBe(204);
+      // Stop inserting after a while so that the walk ends.
+      if (pages === 8) inserting = false;
+    } while (cursor);
+    inserting = false;
+    await writer;
+
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const id of initial) if (id !== deleted) expect(seen).toContain(id);
+    expect(seen).not.toContain(deleted);
+    // In creation order: the initial apps first, in the order they were made.
+    expect(seen.filter((id) => initial.includes(id))).toEqual(initial.filter((id) => id !== deleted));
+    expect(inserted.length).toBeGreaterThan(0);
+  });
+
+  it('every list answers {items, next_cursor} and its cursor walks it completely', async () => {
+    for (const pathname of ['/v1/groups', '/v1/apps', '/v1/consents', '/v1/audit', `/v1/browse?group_id=${alpha}`]) {
+      const all = await w.call('GET', `${pathname}${pathname.includes('?') ? '&' : '?'}limit=200`, { token: admin });
+      expect(Object.keys(all.json).sort()).toEqual(['items', 'next_cursor']);
+      const walked: unknown[] = [];
+      let cursor: string | null = null;
+      do {
+        const sep = pathname.includes('?') ? '&' : '?';
+        const res: Answer = await w.call('GET', `${pathname}${sep}limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin });
+        expect(res.json.items.length).toBeLessThanOrEqual(2);
+        walked.push(...res.json.items);
+        cursor = res.json.next_cursor;
+      } while (cursor);
+      expect(walked).toEqual(all.json.items);
+    }
+  });
+});
