@@ -67,8 +67,18 @@ interface ModuleJson {
   child_modules?: ModuleJson[];
 }
 
-const isSensitive = (mask: unknown, attr: string): boolean =>
-  mask === true || (typeof mask === 'object' && mask !== null && (mask as { [k: string]: unknown })[attr] !== undefined && (mask as { [k: string]: unknown })[attr] !== false);
+/**
+ * Whether Terraform's sensitivity mask marks an attribute: `true` for the
+ * whole value, or a nested structure with a `true` somewhere (a set with no
+ * sensitive element comes as `[]`, which is not sensitive).
+ */
+function isSensitive(mask: unknown, attr: string): boolean {
+  if (mask === true) return true;
+  if (typeof mask !== 'object' || mask === null) return false;
+  const anyTrue = (m: unknown): boolean =>
+    m === true || (typeof m === 'object' && m !== null && Object.values(m).some(anyTrue));
+  return anyTrue((mask as { [k: string]: unknown })[attr]);
+}
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
 /** Sets come back from Terraform in its own order; compare them sorted. */
