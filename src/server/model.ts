@@ -83,24 +83,12 @@ export type AuditActor =
   | { type: 'token'; token_id: string; role: Role; group_id: string | null }
   | { type: 'operator'; command: string };
 
-/** App JSON: exactly the fields of DOMAIN.md, in that order. */
-export interface AppJson {
-  id: string;
-  client_id: string;
-  group_id: string;
-  name: string;
-  description: string | null;
-  callback_urls: string[];
-  scope: Scope;
-  grant_types: GrantType[];
-  public_client: boolean;
-  require_pkce: boolean;
-  enabled: boolean;
-  secret_version: number;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
+/**
+ * App JSON: exactly the fields of DOMAIN.md. The record without what never
+ * leaves the service (its storage sequence and tenant); {@link appJson}
+ * builds it field by field, in DOMAIN.md's order, so nothing is added by accident.
+ */
+export type AppJson = Omit<App, 'seq' | 'tenant_id'>;
 
 /** The JSON form of an app; the only way an app leaves the service. */
 export function appJson(a: App): AppJson {
