@@ -144,7 +144,8 @@ async function demo(work: string, cleanups: Array<() => Promise<void> | void>): 
   };
 
   heading('Synthesize the organization-app cdktf example');
-  const synth = await run(process.execPath, [path.join(root, 'dist', 'examples', 'organization-app', 'main.js')], { env });
+  // In the demo folder: cdktf's local backend keeps the state next to where the app runs.
+  const synth = await run(process.execPath, [path.join(root, 'dist', 'examples', 'organization-app', 'main.js')], { cwd: work, env });
   const stack = path.join(work, 'cdktf.out', 'stacks', 'organization-app');
   check(synth.code === 0 && fs.existsSync(path.join(stack, 'cdk.tf.json')), `Terraform JSON in ${path.relative(work, stack)}/cdk.tf.json`);
 

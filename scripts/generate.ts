@@ -16,7 +16,8 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
-import { PROVIDER_SOURCE, terraformSchemaDocument } from '../src/schema';
+import { PROVIDER_ADDRESS, PROVIDER_SOURCE, terraformSchemaDocument } from '../src/schema';
+import { VERSION } from '../src/version';
 
 type GeneratorModule = typeof import('@cdktf/provider-generator/lib/get/generator/provider-generator');
 type CommonsModule = typeof import('@cdktf/commons');
@@ -179,15 +180,19 @@ function readme(source: string, classes: readonly BindingClass[]): string {
 export async function renderBindings(
   schema: SchemaDocument = terraformSchemaDocument(),
   source: string = PROVIDER_SOURCE,
+  version: string = VERSION,
 ): Promise<GeneratedFiles> {
   const { generator, commons, codemaker } = loadGenerator();
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-generate-'));
   try {
-    const gen = new generator.TerraformProviderGenerator(new codemaker.CodeMaker(), canonical(schema) as unknown as GeneratorSchema);
-    // Exactly what `cdktf get` builds for a `terraformProviders: ["appreg/appreg"]` entry. No
-    // version constraint: the provider is installed from a local mirror, and a constraint would
-    // be written into every binding and change with each release.
-    const target = new commons.ConstructsMakerProviderTarget(new commons.TerraformProviderConstraint(source), commons.Language.TYPESCRIPT);
+    // What `cdktf get` passes: the schema plus the provider's version, which the bindings write
+    // into `required_providers` on synth. `cdktf deploy` refuses a stack without one, so the
+    // bindings name the version of this checkout and are regenerated with each release.
+    const withVersion = { ...canonical(schema), provider_versions: { [PROVIDER_ADDRESS]: version } };
+    const gen = new generator.TerraformProviderGenerator(new codemaker.CodeMaker(), withVersion as unknown as GeneratorSchema);
+    // Exactly what `cdktf get` builds for a `terraformProviders: ["appreg/appreg@~> <major>.<minor>"]` entry.
+    const [major, minor] = version.split('.');
+    const target = new commons.ConstructsMakerProviderTarget(new commons.TerraformProviderConstraint(`${source}@~> ${major}.${minor}`), commons.Language.TYPESCRIPT);
     gen.generate(target);
     await gen.save(staging);
 

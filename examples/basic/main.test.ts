@@ -8,6 +8,7 @@ import { DataAppregGroup } from '../../provider/data-appreg-group';
 import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { BasicStack, main } from './main';
+import { VERSION } from '../../src/version';
 
 Testing.setupJest();
 
@@ -29,7 +30,8 @@ describe('examples/basic: one confidential web app', () => {
     process.env.APPREG_TOKEN = 'secret-token';
     try {
       const { text, json } = synth(new BasicStack(Testing.app(), 'basic'));
-      expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg' });
+      // With the version of this checkout: `cdktf deploy` refuses a stack whose provider has none.
+    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg', version: VERSION });
       expect(text).toHaveProvider(AppregProvider);
       expect(json.provider.appreg).toEqual([{}]);
       expect(text).not.toContain('secret-token');

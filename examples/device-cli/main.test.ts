@@ -8,6 +8,7 @@ import { DataAppregGroup } from '../../provider/data-appreg-group';
 import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { DeviceCliStack, main } from './main';
+import { VERSION } from '../../src/version';
 
 Testing.setupJest();
 
@@ -19,7 +20,8 @@ function synth(stack: DeviceCliStack): { text: string; json: any } {
 describe('examples/device-cli: a public device-grant client with PKCE', () => {
   test('requires the provider appreg/appreg, configured from the environment only', () => {
     const { text, json } = synth(new DeviceCliStack(Testing.app(), 'device-cli'));
-    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg' });
+    // With the version of this checkout: `cdktf deploy` refuses a stack whose provider has none.
+    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg', version: VERSION });
     expect(text).toHaveProvider(AppregProvider);
     expect(json.provider.appreg).toEqual([{}]);
   });

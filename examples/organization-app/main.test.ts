@@ -10,6 +10,7 @@ import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { TenantOauthSetting } from '../../provider/tenant-oauth-setting';
 import { constructId, main, OrganizationAppStack, propsFromEnv } from './main';
+import { VERSION } from '../../src/version';
 
 Testing.setupJest();
 
@@ -21,7 +22,8 @@ function synth(stack: OrganizationAppStack): { text: string; json: any } {
 describe('examples/organization-app: one owner group, two consenting groups, tenant OAuth on', () => {
   test('requires the provider appreg/appreg, configured from the environment only', () => {
     const { text, json } = synth(new OrganizationAppStack(Testing.app(), 'organization-app'));
-    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg' });
+    // With the version of this checkout: `cdktf deploy` refuses a stack whose provider has none.
+    expect(json.terraform.required_providers.appreg).toEqual({ source: 'appreg/appreg', version: VERSION });
     expect(text).toHaveProvider(AppregProvider);
     expect(json.provider.appreg).toEqual([{}]);
   });

@@ -109,7 +109,7 @@ describe('cdktf bindings generated from src/schema', () => {
   });
 
   test('a small schema: one folder per type, camel-cased properties, sensitive and computed attributes as getters', async () => {
-    const files = await renderBindings(terraformSchemaDocument(fixture), 'appreg/appreg');
+    const files = await renderBindings(terraformSchemaDocument(fixture), 'appreg/appreg', '1.2.3');
     expect([...files.keys()]).toMatchSnapshot('files');
     expect(files.get('index.ts')).toMatchSnapshot('index.ts');
     expect(files.get('widget/index.ts')).toMatchSnapshot('widget/index.ts');
