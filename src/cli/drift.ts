@@ -6,11 +6,11 @@
  *
  * Exit codes: 0 nothing found, 2 drift or unmanaged apps found, 1 error.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { runTerraform } from './terraform';
 
 /** One attribute that differs between the state and the real object. */
 export interface DriftedAttribute {
@@ -122,18 +122,6 @@ export function managedAppIds(plan: PlanJson): Set<string> {
   };
   walk(plan.prior_state?.values?.root_module);
   return ids;
-}
-
-function runTerraform(bin: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd, env: { ...process.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (e) => reject(new Error(`could not run ${bin}: ${e.message}`)));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 /** Options of {@link checkDrift}. */

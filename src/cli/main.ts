@@ -5,17 +5,18 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdmin } from './admin';
 import { registerDriftCommand } from './drift';
+import { registerPlanSummaryCommand } from './plan-summary';
 import { registerProviderCommands } from './provider-install';
 import { registerServe } from './serve';
 import { VERSION } from '../version';
 
 /** Every top-level command's registration function. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerServe, registerAdmin, registerProviderCommands, registerDriftCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerServe, registerAdmin, registerProviderCommands, registerDriftCommand, registerPlanSummaryCommand];
 
 /** Builds the program (exported for tests that drive it in-process). */
 export function buildProgram(): Command {
   const program = new Command('appreg')
-    .description('OAuth 2.0 app registrations as code: the registration service, operator commands, provider install, drift')
+    .description('OAuth 2.0 app registrations as code: the registration service, operator commands, provider install, drift, plan summaries')
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
