@@ -3,23 +3,17 @@
  * stack applied through the provider, and a real service changed by hand in
  * between. Covers each exit code (0, 2, 1) and each output format.
  */
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { AppregClient } from '../../src/client';
 import type { DriftReport } from '../../src/cli/drift';
+import { runProcess, type ProcessRun } from '../support/process';
 import { startTestService, type TestService } from '../support/service';
-import { REPO_ROOT, requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
+import { PROVIDER_PREAMBLE, REPO_ROOT, requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
 
 jest.setTimeout(120_000);
 
 const STACK = `
-terraform {
-  required_providers {
-    appreg = { source = "appreg/appreg" }
-  }
-}
-provider "appreg" {}
-data "appreg_group" "platform" { name = "platform" }
+${PROVIDER_PREAMBLE}data "appreg_group" "platform" { name = "platform" }
 resource "appreg_tenant_oauth_setting" "this" { oauth_enabled = true }
 resource "appreg_oauth_client" "web" {
   group_id      = data.appreg_group.platform.id
@@ -30,8 +24,6 @@ resource "appreg_oauth_client" "web" {
 }
 `;
 
-interface CliRun { code: number; stdout: string; stderr: string }
-
 describe('appreg drift', () => {
   let svc: TestService;
   let tf: TerraformWorkspace;
@@ -39,22 +31,11 @@ describe('appreg drift', () => {
   let webId: string;
   const outputs: string[] = [];
 
-  const drift = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(path.join(REPO_ROOT, 'bin', 'appreg'), ['drift', '--dir', tf.dir, ...args], {
-        env: { ...tf.env, TF_LOG: '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        outputs.push(stdout, stderr);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-    });
+  const drift = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessRun> => {
+    const r = await runProcess(path.join(REPO_ROOT, 'bin', 'appreg'), ['drift', '--dir', tf.dir, ...args], { env: { ...tf.env, TF_LOG: '', ...env } });
+    outputs.push(r.stdout, r.stderr);
+    return r;
+  };
 
   beforeAll(async () => {
     requireTerraform();

@@ -3,22 +3,16 @@
  * provider: creation, an in-place update beside a replacement forced by
  * `scope`, no changes, destruction; cutting to size; and its errors.
  */
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { AppregClient } from '../../src/client';
+import { runProcess, type ProcessRun } from '../support/process';
 import { startTestService, type TestService } from '../support/service';
-import { REPO_ROOT, requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
+import { PROVIDER_PREAMBLE, REPO_ROOT, requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
 
 jest.setTimeout(120_000);
 
 const stack = (scope: string, urls: string[]): string => `
-terraform {
-  required_providers {
-    appreg = { source = "appreg/appreg" }
-  }
-}
-provider "appreg" {}
-data "appreg_group" "platform" { name = "platform" }
+${PROVIDER_PREAMBLE}data "appreg_group" "platform" { name = "platform" }
 data "appreg_group" "billing" { name = "billing" }
 resource "appreg_tenant_oauth_setting" "this" { oauth_enabled = true }
 resource "appreg_oauth_client" "portal" {
@@ -37,30 +31,13 @@ resource "appreg_oauth_client" "web" {
 }
 `;
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('appreg plan-summary', () => {
   let svc: TestService;
   let tf: TerraformWorkspace;
   let api: AppregClient;
 
-  const summary = (args: string[]): Promise<CliRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(path.join(REPO_ROOT, 'bin', 'appreg'), ['plan-summary', '--dir', tf.dir, ...args], {
-        env: { ...tf.env, TF_LOG: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+  const summary = (args: string[]): Promise<ProcessRun> =>
+    runProcess(path.join(REPO_ROOT, 'bin', 'appreg'), ['plan-summary', '--dir', tf.dir, ...args], { env: { ...tf.env, TF_LOG: '' } });
   const planTo = async (file: string, extra: string[] = []): Promise<void> => {
     const r = await tf.plan([`-out=${file}`, ...extra]);
     if (r.code === 1) throw new Error(r.stderr);

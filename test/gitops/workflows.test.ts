@@ -11,12 +11,12 @@
  * here. Only `Build appreg` is skipped: this checkout is already installed
  * and built by `npm test`, and is what `.appreg` points at.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppregClient } from '../../src/client';
 import { loadWorkflow, runWorkflowJob, type ActionHandler, type JobResult, type Workflow } from '../support/actions';
+import { runProcess } from '../support/process';
 import { startTestService, type TestService } from '../support/service';
 import { REPO_ROOT, requireBuiltProvider, requireTerraform } from '../support/terraform';
 
@@ -270,18 +270,11 @@ fi
   it('the script runs outside GitHub Actions too, printing its outputs', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-local-'));
     const { GITHUB_ENV: _e, GITHUB_OUTPUT: _o, GITHUB_STEP_SUMMARY: _s, RUNNER_TEMP: _t, TF_CLI_CONFIG_FILE: _c, ...env } = process.env;
-    const r = await new Promise<{ code: number; out: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-c', 'eval "$(ci/appreg.sh setup)" && ci/appreg.sh plan cdktf.out/stacks/organization-app'], {
-        cwd: workspace,
-        env: { ...env, TMPDIR: tmp, APPREG_ENDPOINT: svc.url, APPREG_TOKEN: svc.auditorToken },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, out }));
+    const run = await runProcess('bash', ['-c', 'eval "$(ci/appreg.sh setup)" && ci/appreg.sh plan cdktf.out/stacks/organization-app'], {
+      cwd: workspace,
+      env: { ...env, TMPDIR: tmp, APPREG_ENDPOINT: svc.url, APPREG_TOKEN: svc.auditorToken },
     });
+    const r = { code: run.code, out: run.stdout + run.stderr };
     seen.push(r.out);
     try {
       expect(r.code).toBe(0);

@@ -6,11 +6,11 @@
  * for. The implied local mirror (`~/.terraform.d/plugins`) is used, under a
  * temporary HOME, so the user's own home is never touched.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppregClient } from '../../src/client';
+import { runProcess } from '../support/process';
 import { startTestService, type TestService } from '../support/service';
 import { REPO_ROOT, requireBuiltProvider, requireTerraform } from '../support/terraform';
 
@@ -29,18 +29,12 @@ describe('cdktf deploy with the provider installed by appreg provider install', 
   let env: NodeJS.ProcessEnv;
   const outputs: string[] = [];
 
-  const run = (cmd: string, args: string[], cwd: string): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        outputs.push(output);
-        resolve({ code: code ?? -1, output });
-      });
-    });
+  const run = async (cmd: string, args: string[], cwd: string): Promise<Run> => {
+    const r = await runProcess(cmd, args, { cwd, env });
+    const output = r.stdout + r.stderr;
+    outputs.push(output);
+    return { code: r.code, output };
+  };
   const cdktf = (args: string[]): Promise<Run> => run(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), args, project);
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@
 import { AppregClient } from '../../src/client';
 import { adminTenantSet } from '../../src/server';
 import { startTestService, type TestService } from '../support/service';
-import { requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
+import { PROVIDER_PREAMBLE, requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
 
 jest.setTimeout(180_000);
 
@@ -23,14 +23,7 @@ interface Knobs {
 /** The configuration under test: the tenant switch, an organization app, consents of two groups, a public device client. */
 function config(k: Knobs = {}): string {
   return `
-terraform {
-  required_providers {
-    appreg = { source = "appreg/appreg" }
-  }
-}
-
-provider "appreg" {}
-
+${PROVIDER_PREAMBLE}
 data "appreg_group" "platform" { name = "platform" }
 data "appreg_group" "billing"  { name = "billing" }
 data "appreg_group" "support"  { name = "support" }

@@ -6,10 +6,20 @@
  * pointing at `bin/`, so no `terraform init` is needed. If Terraform is not
  * installed the tests fail loudly; they are never skipped quietly.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runProcess, type ProcessRun } from './process';
+
+/** The start of every test configuration: the provider from this checkout, configured from the environment. */
+export const PROVIDER_PREAMBLE = `terraform {
+  required_providers {
+    appreg = { source = "appreg/appreg" }
+  }
+}
+provider "appreg" {}
+`;
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -30,11 +40,7 @@ export function requireBuiltProvider(): void {
 }
 
 /** The result of one Terraform command. */
-export interface TfRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type TfRun = ProcessRun;
 
 /** A temporary Terraform working directory using this checkout's provider. */
 export class TerraformWorkspace {
@@ -72,15 +78,7 @@ export class TerraformWorkspace {
 
   /** Runs `terraform <args>` in the workspace, never throwing on a non-zero exit. */
   run(args: string[]): Promise<TfRun> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('terraform', args, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    return runProcess('terraform', args, { cwd: this.dir, env: this.env });
   }
 
   /** `terraform apply -auto-approve`; throws with Terraform's output when it fails. */

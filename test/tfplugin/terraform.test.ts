@@ -7,17 +7,14 @@
  * Terraform 1.11 must be on PATH; without it this test fails, it is never
  * skipped quietly.
  */
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { requireBuiltToy, TOY_DIR } from '../fixtures/toy';
+import { runProcess, type ProcessRun } from '../support/process';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = ProcessRun;
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -26,17 +23,9 @@ let calls: string;
 let tmpdir: string;
 
 function terraform(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // `output` takes neither flag; every other command here takes both.
-    const flags = args[0] === 'output' ? [] : ['-no-color', '-input=false'];
-    const child = spawn('terraform', [...args, ...flags], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  // `output` takes neither flag; every other command here takes both.
+  const flags = args[0] === 'output' ? [] : ['-no-color', '-input=false'];
+  return runProcess('terraform', [...args, ...flags], { cwd: dir, env });
 }
 
 /** Runs a command that must succeed; on failure the error shows Terraform's output. */
