@@ -153,17 +153,8 @@ export function groupJson(g: Group): GroupJson {
   return { id: g.id, name: g.name };
 }
 
-/** Audit event JSON. */
-export interface AuditJson {
-  id: string;
-  at: string;
-  actor: AuditActor;
-  action: string;
-  target_type: string;
-  target_id: string;
-  before: unknown;
-  after: unknown;
-}
+/** Audit event JSON: the event without what never leaves the service (its sequence and tenant). */
+export type AuditJson = Omit<AuditEvent, 'seq' | 'tenant_id'>;
 
 /** The JSON form of an audit event. */
 export function auditJson(e: AuditEvent): AuditJson {

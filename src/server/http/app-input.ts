@@ -10,24 +10,14 @@ import {
   checkCallbackUrls,
   checkDescription,
   checkName,
-  type Scope,
 } from '../../rules';
 import type { App, Tenant } from '../model';
 import type { FieldError } from './problem';
 import { CreateAppBody, IMMUTABLE_APP_FIELDS, PatchAppBody } from './schemas';
 import { requireObjectBody, schemaErrors, throwIfInvalid } from './validation';
 
-/** A validated registration. */
-export interface CreateInput {
-  name: string;
-  description: string | null;
-  callback_urls: string[];
-  scope: Scope;
-  grant_types: GrantType[];
-  public_client: boolean;
-  require_pkce: boolean;
-  enabled: boolean;
-}
+/** A validated registration: the caller's fields of an app, every one present. */
+export type CreateInput = Pick<App, 'name' | 'description' | 'callback_urls' | 'scope' | 'grant_types' | 'public_client' | 'require_pkce' | 'enabled'>;
 
 /** A validated change: only the fields the caller sent. */
 export type PatchInput = Partial<Pick<App, 'name' | 'description' | 'callback_urls' | 'grant_types' | 'require_pkce' | 'enabled'>>;
