@@ -7,7 +7,7 @@ import { ROLES, type Role } from '../rules';
 import { operator, recordAudit } from './audit';
 import { hashCredential, newId, newToken } from './crypto';
 import { groupJson, now, settingsJson, type Tenant } from './model';
-import { type Database, openDatabase, type SqlExecutor } from './storage/database';
+import { type Database, openDatabase, type SqlExecutor, type Transaction } from './storage/database';
 import {
   getGroupByName,
   getTenantByName,
@@ -62,6 +62,7 @@ export async function adminInit(db: string, o: { tenant: string; sso?: boolean }
         created_at: t,
         updated_at: t,
       };
+      await tx.orderWrites(tenant.id);
       try {
         await insertTenant(tx, tenant);
       } catch (err) {
@@ -85,7 +86,7 @@ export async function adminInit(db: string, o: { tenant: string; sso?: boolean }
 }
 
 async function issueToken(
-  tx: SqlExecutor,
+  tx: Transaction,
   tenant: Tenant,
   role: Role,
   groupId: string | null,
@@ -112,6 +113,7 @@ export async function adminGroupAdd(db: string, o: { tenant: string; name: strin
   return withDb(db, (d) =>
     d.transaction(async (tx) => {
       const tenant = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(tenant.id);
       if (await getGroupByName(tx, tenant.id, o.name)) {
         throw new AdminError(`tenant ${JSON.stringify(o.tenant)} already has a group named ${JSON.stringify(o.name)}`);
       }
@@ -153,6 +155,7 @@ export async function adminTokenCreate(db: string, o: { tenant: string; role: Ro
   return withDb(db, (d) =>
     d.transaction(async (tx) => {
       const tenant = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(tenant.id);
       let groupId: string | null = null;
       if (o.group !== undefined) {
         const g = await getGroupByName(tx, tenant.id, o.group);
@@ -171,6 +174,7 @@ export async function adminTenantSet(db: string, o: { tenant: string; sso: boole
   return withDb(db, (d) =>
     d.transaction(async (tx) => {
       const tenant = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(tenant.id);
       if (tenant.sso_enabled !== o.sso) {
         const next = { ...tenant, sso_enabled: o.sso, settings_version: tenant.settings_version + 1, updated_at: now() };
         await updateTenantSettings(tx, next);

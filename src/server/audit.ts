@@ -7,7 +7,7 @@ import { newId } from './crypto';
 import type { AuditActor, Principal } from './model';
 import { now } from './model';
 import { insertAudit } from './storage/repo';
-import type { SqlExecutor } from './storage/database';
+import type { Transaction } from './storage/database';
 
 /** The audit actor of a token principal: its id and role, never its value. */
 export function actorOf(p: Principal): AuditActor {
@@ -46,7 +46,7 @@ function scrub(v: unknown): unknown {
 }
 
 /** Appends an audit event for `c` inside the caller's transaction. */
-export async function recordAudit(tx: SqlExecutor, c: Change): Promise<void> {
+export async function recordAudit(tx: Transaction, c: Change): Promise<void> {
   await insertAudit(tx, {
     id: newId('evt'),
     tenant_id: c.tenant_id,

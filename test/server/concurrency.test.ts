@@ -5,6 +5,7 @@
  */
 import { adminGroupAdd } from '../../src/server';
 import { openDatabase } from '../../src/server/storage/database';
+import { insertApp } from '../../src/server/storage/repo';
 import { type Answer, appBody, appName, BACKENDS, expectProblem, startWorld, type World } from './harness';
 
 const PARALLEL = 10;
@@ -194,6 +195,51 @@ describe.each(BACKENDS)('concurrency on %s', (backend) => {
     // In creation order: the initial apps first, in the order they were made.
     expect(seen.filter((id) => initial.includes(id))).toEqual(initial.filter((id) => id !== deleted));
     expect(inserted.length).toBeGreaterThan(0);
+  });
+
+  // SQLite runs one write transaction at a time (BEGIN IMMEDIATE), so there a
+  // key is always drawn in commit order and nothing can be held open this way.
+  const onPostgres = backend === 'postgres' ? it : it.skip;
+  onPostgres('a create that commits after an earlier open one never shows without it, so keyset walks cannot skip the earlier one (PostgreSQL only: SQLite serializes whole write transactions)', async () => {
+    const group = (await adminGroupAdd(w.db, { tenant: 'acme', name: `held ${backend}` })).group_id;
+    const template = (await w.createApp(admin, group, appBody())).json;
+    const held = `app_held_${Date.now()}`;
+    // A second connection plays a create that has drawn its key and not yet committed.
+    const other = await openDatabase(w.db);
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => { release = r; });
+    let inserted = (): void => undefined;
+    const hasInserted = new Promise<void>((r) => { inserted = r; });
+    const holding = other.transaction(async (tx) => {
+      await tx.orderWrites(w.acme.id);
+      const t = new Date().toISOString();
+      await insertApp(tx, {
+        id: held, tenant_id: w.acme.id, group_id: group, client_id: `${held}_client`, name: `Held ${Date.now()}`, description: null,
+        callback_urls: template.callback_urls, scope: 'group', grant_types: ['authorization_code'], public_client: true, require_pkce: true,
+        enabled: true, secret_version: 0, created_at: t, updated_at: t, version: 1,
+      }, null);
+      inserted();
+      await released;
+    });
+    try {
+      await hasInserted;
+      // The list is taken the moment the later create answers.
+      const snapshot = w.call('POST', `/v1/groups/${group}/apps`, { token: admin, body: appBody() }).then(async (created) => ({
+        created,
+        list: await w.call('GET', `/v1/apps?group_id=${group}&limit=200`, { token: admin }),
+      }));
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      await holding;
+      const { created, list } = await snapshot;
+      expect(created.status).toBe(201);
+      const ids = list.json.items.map((a: { id: string }) => a.id);
+      expect(ids).toEqual([template.id, held, created.json.id]);
+    } finally {
+      release();
+      await holding.catch(() => undefined);
+      await other.close();
+    }
   });
 
   it('every list answers {items, next_cursor} and its cursor walks it completely', async () => {

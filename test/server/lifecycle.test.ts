@@ -4,6 +4,7 @@
  * restart on the same database. Runs on SQLite and PostgreSQL.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { startService } from '../../src/server';
 import { RateLimiter } from '../../src/server/http/ratelimit';
 import { appBody, BACKENDS, call, Capture, expectProblem, startWorld, type World } from './harness';
@@ -32,6 +33,29 @@ function slowPost(url: string, pathname: string, token: string, body: string): {
     finish = () => { req.end(body.slice(half)); };
   });
   return { finish: () => finish(), answer, sentHead };
+}
+
+/** One HTTP/1.1 response cut out of a raw byte stream. */
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Splits what a server sent on one connection into its responses (Content-Length bodies only). */
+function parseResponses(raw: string): RawResponse[] {
+  const out: RawResponse[] = [];
+  let rest = raw;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    const [statusLine, ...lines] = rest.slice(0, headEnd).split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length'] ?? 0);
+    const body = Buffer.from(rest.slice(headEnd + 4)).subarray(0, length).toString();
+    out.push({ status: Number(statusLine!.split(' ')[1]), headers, body });
+    rest = rest.slice(headEnd + 4 + body.length);
+  }
+  return out;
 }
 
 describe('RateLimiter', () => {
@@ -109,5 +133,44 @@ describe.each(BACKENDS)('service lifecycle on %s', (backend) => {
       await base.stop();
     }
     expect(log.lines.some((l) => String(l.msg).startsWith('appreg serve listening on http://127.0.0.1:'))).toBe(true);
+  });
+  it('while closing, a request that still arrives on an open connection gets a 503 problem document with Retry-After', async () => {
+    const w = await startWorld(backend);
+    const token = w.acme.admin;
+    const group = w.acme.groups.alpha!;
+    await w.service.close();
+    const service = await startService({ db: w.db, port: 0, rateLimit: 0, log: new Capture() });
+    try {
+      const body = JSON.stringify(appBody());
+      const half = Math.floor(body.length / 2);
+      const u = new URL(service.url);
+      const socket = net.connect(Number(u.port), u.hostname);
+      let received = '';
+      socket.on('data', (c: Buffer) => { received += c.toString('latin1'); });
+      const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(
+        `POST /v1/groups/${group}/apps HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const closing = service.close();
+      await new Promise((r) => setTimeout(r, 100));
+      // The rest of the first request, and right behind it a second one on the same connection.
+      socket.write(`${body.slice(half)}GET /v1/groups HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      await ended;
+      await closing;
+
+      const [first, second, ...more] = parseResponses(received);
+      expect(more).toEqual([]);
+      expect(first!.status).toBe(201);
+      expect(second!.status).toBe(503);
+      expect(second!.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(second!.headers['retry-after']).toBe('1');
+      expect(JSON.parse(second!.body)).toMatchObject({ type: 'urn:appreg:problem:unavailable', status: 503, detail: expect.stringMatching(/shutting down/) });
+    } finally {
+      await service.close();
+      await w.stop();
+    }
   });
 });

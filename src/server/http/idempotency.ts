@@ -19,7 +19,7 @@ import type { FastifyRequest } from 'fastify';
 import { open, seal, sha256 } from '../crypto';
 import type { Principal } from '../model';
 import { now } from '../model';
-import type { Database, SqlExecutor } from '../storage/database';
+import { tenantTransaction, type Database, type SqlExecutor, type Transaction } from '../storage/database';
 import {
   claimIdempotency,
   completeIdempotency,
@@ -103,16 +103,17 @@ async function replay(tx: SqlExecutor, ctx: IdempotencyContext, t: string): Prom
  */
 export async function runIdempotent(
   db: Database,
+  tenantId: string,
   ctx: IdempotencyContext | undefined,
-  work: (tx: SqlExecutor) => Promise<StoredResponse>,
+  work: (tx: Transaction) => Promise<StoredResponse>,
 ): Promise<Outcome> {
   if (!ctx) {
-    const out = await db.transaction(work);
+    const out = await tenantTransaction(db, tenantId, work);
     return { ...out, replayed: false };
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      return await db.transaction(async (tx) => {
+      return await tenantTransaction(db, tenantId, async (tx) => {
         const t = now();
         const earlier = await replay(tx, ctx, t);
         if (earlier) return earlier;

@@ -69,7 +69,8 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Our own onRequest hook answers while closing, as a problem document like every other error.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: (err, _req, reply) => {
       // A path that cannot be decoded, or an id far longer than any we issue, cannot name an existing object.
@@ -102,7 +103,19 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   app.decorateRequest('rawBody', undefined);
   const limiter = new RateLimiter(opts.rateLimit);
 
+  // Set when close() begins. Requests still arriving on open connections
+  // (keep-alive, pipelined) are refused so that the in-flight ones can finish.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (req) => {
+    if (closing) {
+      throw new ProblemError('unavailable', 'The service is shutting down; retry in a moment (another instance may answer).', {
+        headers: { 'retry-after': '1', connection: 'close' },
+      });
+    }
     if (req.routeOptions.config.public === true || req.is404) return;
     const principal = await authenticate(opts.db, req.headers.authorization);
     req.principal = principal;

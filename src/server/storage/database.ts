@@ -37,13 +37,68 @@ export interface Dialect {
   isUniqueViolation(err: unknown): boolean;
 }
 
+/**
+ * An open transaction.
+ *
+ * Lists are paged by each table's `seq` ("everything after key N"), which is
+ * only safe if a row never becomes visible behind a cursor that has already
+ * passed its key. On PostgreSQL a key is drawn when the row is inserted, not
+ * when it commits: without care, a create that commits after a later one
+ * would be skipped by a walk that saw the later one. So every write
+ * transaction first calls {@link Transaction.orderWrites} for its tenant, and
+ * the insert functions refuse to run without it.
+ */
+export interface Transaction extends SqlExecutor {
+  /**
+   * Waits for every other open write transaction of the tenant, and makes
+   * later ones wait for this one until it ends. Call it first, before any
+   * row lock, so that two transactions of a tenant never wait for each other
+   * in opposite orders. Tenants do not wait for each other.
+   */
+  orderWrites(tenantId: string): Promise<void>;
+  /** True once {@link orderWrites} ran for the tenant in this transaction. */
+  ordersWrites(tenantId: string): boolean;
+}
+
+/**
+ * Makes a {@link Transaction} of an executor bound to one open transaction;
+ * `lock` takes the back end's tenant lock (a no-op where transactions are
+ * serialized as a whole).
+ */
+export function openTransaction(exec: SqlExecutor, lock: (tenantId: string) => Promise<void>): Transaction {
+  const ordered = new Set<string>();
+  return {
+    dialect: exec.dialect,
+    all: (sql, params) => exec.all(sql, params),
+    get: (sql, params) => exec.get(sql, params),
+    run: (sql, params) => exec.run(sql, params),
+    async orderWrites(tenantId: string): Promise<void> {
+      if (ordered.has(tenantId)) return;
+      await lock(tenantId);
+      ordered.add(tenantId);
+    },
+    ordersWrites: (tenantId) => ordered.has(tenantId),
+  };
+}
+
+/**
+ * Runs `fn` in a transaction that writes in one tenant, its writes ordered
+ * after every other open one of the tenant (see {@link Transaction}).
+ */
+export function tenantTransaction<T>(db: Database, tenantId: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.orderWrites(tenantId);
+    return fn(tx);
+  });
+}
+
 /** A database connection (pool) with transactions. */
 export interface Database extends SqlExecutor {
   /**
    * Runs `fn` in a transaction: committed when it resolves, rolled back when
    * it throws. Every change the service makes goes through here.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Closes the connection(s); waits for nothing else. */
   close(): Promise<void>;
 }

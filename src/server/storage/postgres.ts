@@ -3,7 +3,7 @@
  * both dialects and numbered here; the service never puts a literal `?` in SQL.
  */
 import { Pool, types as pgTypes, type PoolClient } from 'pg';
-import type { Database, Dialect, SqlExecutor, SqlValue } from './database';
+import { openTransaction, type Database, type Dialect, type SqlExecutor, type SqlValue, type Transaction } from './database';
 
 const dialect: Dialect = {
   name: 'postgres',
@@ -15,6 +15,13 @@ const dialect: Dialect = {
 };
 
 const INT8_OID = 20;
+
+/**
+ * First key of the tenant write lock (`pg_advisory_xact_lock(class, hashtext(tenant))`).
+ * Two-key advisory locks never clash with the migration lock's one-key space;
+ * two tenants whose ids hash alike merely wait for each other.
+ */
+const TENANT_WRITE_LOCK = 4242002;
 
 /**
  * BIGSERIAL keys arrive as strings by default; ours stay far below 2^53, so
@@ -83,13 +90,17 @@ class PostgresDatabase implements Database {
     return this.direct.run(sql, params);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
       try {
-        const result = await fn(executor(client));
+        const exec = executor(client);
+        const tx = openTransaction(exec, async (tenantId) => {
+          await exec.get('SELECT pg_advisory_xact_lock(?, hashtext(?))', [TENANT_WRITE_LOCK, tenantId]);
+        });
+        const result = await fn(tx);
         await client.query('COMMIT');
         return result;
       } catch (err) {

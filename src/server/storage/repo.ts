@@ -4,7 +4,7 @@
  */
 import type { GrantType, Role, Scope } from '../../rules';
 import type { App, AuditActor, AuditEvent, Consent, Group, Principal, Tenant } from '../model';
-import type { SqlExecutor, SqlValue } from './database';
+import type { SqlExecutor, SqlValue, Transaction } from './database';
 
 type Row = Record<string, unknown>;
 
@@ -22,6 +22,16 @@ function strOrNull(v: unknown): string | null {
 
 function num(v: unknown): number {
   return Number(v);
+}
+
+/**
+ * Refuses an insert into a paged table from a transaction that did not order
+ * its writes in the tenant: its row could appear behind a reader's cursor.
+ */
+function requireOrdered(tx: Transaction, tenantId: string, table: string): void {
+  if (!tx.ordersWrites(tenantId)) {
+    throw new Error(`bug: insert into ${table} of tenant ${tenantId} without tx.orderWrites(tenant) first`);
+  }
 }
 
 /** Keyset page request: rows with a surrogate key above `after`, at most `limit`. */
@@ -94,7 +104,8 @@ export async function getGroupByName(x: SqlExecutor, tenantId: string, name: str
 }
 
 /** Stores a new group. */
-export async function insertGroup(x: SqlExecutor, g: Omit<Group, 'seq'>): Promise<void> {
+export async function insertGroup(x: Transaction, g: Omit<Group, 'seq'>): Promise<void> {
+  requireOrdered(x, g.tenant_id, 'app_groups');
   await x.run('INSERT INTO app_groups (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)', [
     g.id,
     g.tenant_id,
@@ -185,7 +196,8 @@ export async function getApp(x: SqlExecutor, tenantId: string, id: string, lock 
 }
 
 /** Stores a new app; `secretHash` is null for public clients. */
-export async function insertApp(x: SqlExecutor, a: Omit<App, 'seq'>, secretHash: string | null): Promise<void> {
+export async function insertApp(x: Transaction, a: Omit<App, 'seq'>, secretHash: string | null): Promise<void> {
+  requireOrdered(x, a.tenant_id, 'apps');
   await x.run(
     'INSERT INTO apps (id, tenant_id, group_id, client_id, name, description, callback_urls, scope, grant_types, ' +
       'public_client, require_pkce, enabled, secret_hash, secret_version, created_at, updated_at, version) ' +
@@ -336,7 +348,8 @@ export async function getConsent(x: SqlExecutor, tenantId: string, groupId: stri
 }
 
 /** Stores a consent unless it exists. @returns true when it was new */
-export async function insertConsent(x: SqlExecutor, c: Omit<Consent, 'seq'>): Promise<boolean> {
+export async function insertConsent(x: Transaction, c: Omit<Consent, 'seq'>): Promise<boolean> {
+  requireOrdered(x, c.tenant_id, 'consents');
   const changed = await x.run(
     'INSERT INTO consents (tenant_id, group_id, app_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (group_id, app_id) DO NOTHING',
     [c.tenant_id, c.group_id, c.app_id, c.created_at],
@@ -378,7 +391,8 @@ export async function listConsents(
 // ---- audit ------------------------------------------------------------------
 
 /** Appends an audit event. */
-export async function insertAudit(x: SqlExecutor, e: Omit<AuditEvent, 'seq'>): Promise<void> {
+export async function insertAudit(x: Transaction, e: Omit<AuditEvent, 'seq'>): Promise<void> {
+  requireOrdered(x, e.tenant_id, 'audit_events');
   await x.run(
     'INSERT INTO audit_events (id, tenant_id, at, actor, action, target_type, target_id, before_state, after_state) ' +
       'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, Dialect, SqlExecutor, SqlValue } from './database';
+import { openTransaction, type Database, type Dialect, type SqlExecutor, type SqlValue, type Transaction } from './database';
 
 const dialect: Dialect = {
   name: 'sqlite',
@@ -72,13 +72,14 @@ class SqliteDatabase implements Database {
     return this.serialize(() => this.exec.run(sql, params));
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.serialize(async () => {
       // IMMEDIATE takes the write lock up front, so another process (an
       // operator command) cannot make us fail half-way with SQLITE_BUSY.
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await fn(this.exec);
+        // The whole transaction already excludes every other: nothing to lock per tenant.
+        const result = await fn(openTransaction(this.exec, async () => undefined));
         this.db.exec('COMMIT');
         return result;
       } catch (err) {

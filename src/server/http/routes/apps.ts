@@ -8,7 +8,7 @@ import { appListRestriction, canChangeApp, canWriteInGroup, writeRefusal } from 
 import { hashCredential, newClientId, newClientSecret, newId } from '../../crypto';
 import { type App, appJson, consentJson, now } from '../../model';
 import { consentsOfApp, deleteApp, deleteConsent, getTenant, insertApp, listApps, updateApp } from '../../storage/repo';
-import type { SqlExecutor } from '../../storage/database';
+import { tenantTransaction, type SqlExecutor, type Transaction } from '../../storage/database';
 import { patchIsNoop, validateCreate, validatePatch } from '../app-input';
 import {
   checkIfMatch,
@@ -40,7 +40,7 @@ async function tenantOf(tx: SqlExecutor, tenantId: string) {
 }
 
 /** Inserts an app, turning a name clash into 409. */
-async function insertUnique(tx: SqlExecutor, a: App, secretHash: string | null): Promise<void> {
+async function insertUnique(tx: Transaction, a: App, secretHash: string | null): Promise<void> {
   try {
     await insertApp(tx, a, secretHash);
   } catch (err) {
@@ -76,7 +76,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   }, async (req, reply) => {
     const p = principalOf(req);
     const groupId = param(req, 'group_id');
-    const out = await runIdempotent(db, idempotencyContext(req, p), async (tx) => {
+    const out = await runIdempotent(db, p.tenant_id, idempotencyContext(req, p), async (tx) => {
       const group = await visibleGroup(tx, p, groupId);
       if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the apps of group ${group.id}`));
       const tenant = await tenantOf(tx, p.tenant_id);
@@ -184,7 +184,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   }, async (req, reply) => {
     const p = principalOf(req);
     const id = param(req, 'id');
-    const after = await db.transaction(async (tx) => {
+    const after = await tenantTransaction(db, p.tenant_id, async (tx) => {
       const a = await visibleApp(tx, p, id, true);
       if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`));
       checkIfMatch(req, a.version, `App ${a.id}`);
@@ -230,7 +230,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   }, async (req, reply) => {
     const p = principalOf(req);
     const id = param(req, 'id');
-    await db.transaction(async (tx) => {
+    await tenantTransaction(db, p.tenant_id, async (tx) => {
       const a = await visibleApp(tx, p, id, true);
       if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`));
       checkIfMatch(req, a.version, `App ${a.id}`);
@@ -281,7 +281,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   }, async (req, reply) => {
     const p = principalOf(req);
     const id = param(req, 'id');
-    const out = await runIdempotent(db, idempotencyContext(req, p), async (tx) => {
+    const out = await runIdempotent(db, p.tenant_id, idempotencyContext(req, p), async (tx) => {
       const a = await visibleApp(tx, p, id, true);
       if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`));
       checkIfMatch(req, a.version, `App ${a.id}`);

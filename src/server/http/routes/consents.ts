@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf, recordAudit } from '../../audit';
 import { canSeeConsent, canWriteInGroup, writeRefusal } from '../../authz';
 import { type Consent, type Principal, appJson, consentJson, now } from '../../model';
-import type { SqlExecutor } from '../../storage/database';
+import { tenantTransaction, type SqlExecutor } from '../../storage/database';
 import { deleteConsent, getConsent, insertConsent, listBrowse, listConsents } from '../../storage/repo';
 import {
   checkIfMatch,
@@ -66,7 +66,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const p = principalOf(req);
     const groupId = param(req, 'group_id');
     const appId = param(req, 'app_id');
-    const out = await db.transaction(async (tx) => {
+    const out = await tenantTransaction(db, p.tenant_id, async (tx) => {
       const group = await visibleGroup(tx, p, groupId);
       // Locking the app makes a concurrent delete of it wait for us (or us for it: then 404).
       const a = await visibleApp(tx, p, appId, true);
@@ -134,7 +134,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     }),
   }, async (req, reply) => {
     const p = principalOf(req);
-    await db.transaction(async (tx) => {
+    await tenantTransaction(db, p.tenant_id, async (tx) => {
       const c = await visibleConsent(tx, p, param(req, 'group_id'), param(req, 'app_id'));
       const group = await visibleGroup(tx, p, c.group_id);
       if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the consents of group ${group.id}`));

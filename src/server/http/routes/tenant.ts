@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf, recordAudit } from '../../audit';
 import { canChangeSettings, canReadSettings, writeRefusal } from '../../authz';
 import { now, settingsJson } from '../../model';
+import { tenantTransaction } from '../../storage/database';
 import { getTenant, updateTenantSettings } from '../../storage/repo';
 import { checkIfMatch, etag, principalOf, type RouteDeps, schemaOf } from '../context';
 import { type FieldError, forbidden } from '../problem';
@@ -39,7 +40,7 @@ export function tenantRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     }),
   }, async (req, reply) => {
     const p = principalOf(req);
-    const out = await db.transaction(async (tx) => {
+    const out = await tenantTransaction(db, p.tenant_id, async (tx) => {
       const t = await getTenant(tx, p.tenant_id, true);
       if (!t) throw new Error(`bug: tenant ${p.tenant_id} of a valid token is missing`);
       if (!canChangeSettings(p)) throw forbidden(writeRefusal(p, 'the tenant OAuth settings (only a tenant_security_admin may)'));
