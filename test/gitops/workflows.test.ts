@@ -144,7 +144,9 @@ describe('the GitOps workflows, run against the real service and Terraform', () 
   }
   const step = (r: JobResult, name: string) => r.steps.find((s) => s.name === name);
   const comments = (): string[] =>
-    fs.readdirSync(ghDir).filter((f) => f.startsWith('comment-')).sort().map((f) => fs.readFileSync(path.join(ghDir, f), 'utf8'));
+    (JSON.parse(fs.readFileSync(path.join(ghDir, 'comments.json'), 'utf8')) as Array<{ body: string }>).map((c) => c.body);
+  /** What the plan comment of the stack says: the marker line, then the plan summary. */
+  const planComment = (summary: string): string => `<!-- appreg plan: organization-app -->\n${summary}`;
   const ghCalls = (): string[] => fs.readFileSync(path.join(ghDir, 'calls'), 'utf8').trim().split('\n');
 
   beforeAll(async () => {
@@ -161,28 +163,48 @@ describe('the GitOps workflows, run against the real service and Terraform', () 
     fs.writeFileSync(path.join(workspace, 'package.json'), JSON.stringify(pkg, null, 2));
     fs.writeFileSync(path.join(workspace, 'package-lock.json'), JSON.stringify({ name: 'infra', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'infra', version: '1.0.0' } } }, null, 2));
 
-    // A stand-in for the GitHub CLI, which needs GitHub: it records each call and each comment,
-    // and fails `--edit-last` while there is no comment yet, as gh does.
+    // A stand-in for the GitHub CLI, which needs GitHub. It records each call and keeps the pull
+    // request's comments in comments.json, answering the three calls the script makes as GitHub
+    // would: list the comments (two per page, so that pages must be joined), edit one, add one.
     ghDir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-gh-'));
     fs.mkdirSync(path.join(ghDir, 'bin'));
+    fs.writeFileSync(path.join(ghDir, 'comments.json'), '[]');
     fs.writeFileSync(
       path.join(ghDir, 'bin', 'gh'),
-      `#!/bin/sh
-[ -n "$GH_TOKEN" ] || { echo "gh: set the GH_TOKEN environment variable" >&2; exit 4; }
-echo "$*" >> "$GH_RECORD/calls"
-body=""; edit=""; prev=""
-for a in "$@"; do
-  [ "$prev" = "--body-file" ] && body="$a"
-  [ "$a" = "--edit-last" ] && edit=1
-  prev="$a"
-done
-n=$(ls "$GH_RECORD" | grep -c '^comment-')
-if [ -n "$edit" ]; then
-  [ "$n" -gt 0 ] || { echo "no comments found for current user" >&2; exit 1; }
-  cp "$body" "$GH_RECORD/comment-$n"
-else
-  cp "$body" "$GH_RECORD/comment-$((n + 1))"
-fi
+      `#!/usr/bin/env node
+const fs = require('node:fs');
+const path = require('node:path');
+const args = process.argv.slice(2);
+const fail = (m, code = 1) => { process.stderr.write('gh: ' + m + '\\n'); process.exit(code); };
+if (!process.env.GH_TOKEN) fail('set the GH_TOKEN environment variable', 4);
+fs.appendFileSync(path.join(process.env.GH_RECORD, 'calls'), args.join(' ') + '\\n');
+const store = path.join(process.env.GH_RECORD, 'comments.json');
+const comments = JSON.parse(fs.readFileSync(store, 'utf8'));
+const save = () => fs.writeFileSync(store, JSON.stringify(comments, null, 2));
+const flag = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const repo = process.env.GITHUB_REPOSITORY;
+let m;
+if (args[0] === 'pr' && args[1] === 'comment') {
+  if (flag('--repo') !== repo) fail('unexpected --repo ' + flag('--repo'));
+  comments.push({ id: 1000 + comments.length, pr: Number(args[2]), user: { login: 'github-actions[bot]' }, body: fs.readFileSync(flag('--body-file'), 'utf8') });
+  save();
+} else if (args[0] === 'api' && (m = /^repos\\/([^/]+\\/[^/]+)\\/issues\\/(\\d+)\\/comments$/.exec(args[1] || ''))) {
+  if (m[1] !== repo || !args.includes('--paginate') || !args.includes('--slurp')) fail('unexpected call ' + args.join(' '));
+  const all = comments.filter((c) => c.pr === Number(m[2]));
+  const pages = [];
+  for (let i = 0; i < all.length; i += 2) pages.push(all.slice(i, i + 2));
+  process.stdout.write(JSON.stringify(pages.length > 0 ? pages : [[]]));
+} else if (args[0] === 'api' && flag('--method') === 'PATCH' && (m = /^repos\\/([^/]+\\/[^/]+)\\/issues\\/comments\\/(\\d+)$/.exec(args[3] || ''))) {
+  const c = comments.find((x) => x.id === Number(m[2]));
+  if (m[1] !== repo || !c) fail('HTTP 404: Not Found');
+  const field = flag('-F') || '';
+  if (!field.startsWith('body=@')) fail('unexpected field ' + field);
+  c.body = fs.readFileSync(field.slice('body=@'.length), 'utf8');
+  save();
+  process.stdout.write(JSON.stringify(c));
+} else {
+  fail('the stand-in does not know: ' + args.join(' '));
+}
 `,
       { mode: 0o755 },
     );
@@ -203,9 +225,12 @@ fi
     expect(r.summary).toContain('appreg plan for `organization-app`: 4 to create, 0 to update, 0 to replace, 0 to destroy');
     expect(r.summary).toMatch(/\| `appreg_oauth_client\.portal` \| create \|/);
     expect(r.summary).toContain('appreg_app_consent.consent_billing will be created');
-    // The first push creates the comment; it is the summary.
-    expect(ghCalls()).toEqual(['pr comment 42 --edit-last --body-file ' + r.outputs('plan').summary, 'pr comment 42 --body-file ' + r.outputs('plan').summary]);
-    expect(comments()).toEqual([r.summary]);
+    // The first push finds no plan comment and adds one: the summary under a hidden marker.
+    expect(ghCalls()).toEqual([
+      'api repos/example/infra/issues/42/comments --paginate --slurp',
+      `pr comment 42 --repo example/infra --body-file ${path.join(path.dirname(r.outputs('plan').summary!), 'comment.md')}`,
+    ]);
+    expect(comments()).toEqual([planComment(r.summary)]);
     expect(Object.keys(artifacts).sort()).toEqual(['plan.md', 'plan.txt']);
     expect(artifacts['plan.txt']).toContain('Plan: 4 to add, 0 to change, 0 to destroy');
     // A plan with the read-only token changed nothing.
@@ -224,13 +249,20 @@ fi
     expect((await api.listAllConsents({})).filter((c) => c.app_id === apps[0]!.id)).toHaveLength(2);
   });
 
-  it('the next pull request plans no changes and updates its comment instead of adding one', async () => {
+  it('the next pull request plans no changes and updates its own comment, not the newer one of another workflow', async () => {
+    // Another workflow commented since, with the same bot token, and a reviewer too.
+    const store = path.join(ghDir, 'comments.json');
+    const before = JSON.parse(fs.readFileSync(store, 'utf8')) as Array<{ id: number; pr: number; user: { login: string }; body: string }>;
+    before.push({ id: 2000, pr: 42, user: { login: 'github-actions[bot]' }, body: 'Coverage: 93%' });
+    before.push({ id: 2001, pr: 42, user: { login: 'reviewer' }, body: 'Looks good' });
+    fs.writeFileSync(store, JSON.stringify(before));
+
     const r = await run('appreg-plan.yml', { name: 'pull_request', payload: { pull_request: { number: 42 } } });
     expect(r.conclusion).toBe('success');
     expect(r.outputs('plan').changes).toBe('false');
     expect(r.summary).toContain('appreg plan for `organization-app`: no changes');
-    expect(comments()).toHaveLength(1);
-    expect(comments()[0]).toBe(r.summary);
+    expect(comments()).toEqual([planComment(r.summary), 'Coverage: 93%', 'Looks good']);
+    expect(r.log).toMatch(/updated comment 1000 on pull request 42/);
   });
 
   it('an apply with nothing to change skips the apply step', async () => {

@@ -188,6 +188,8 @@ export interface RunOptions {
   /** The user's repository, checked out: the job's working directory. */
   workspace: string;
   event: { name: string; payload?: { [k: string]: unknown } };
+  /** `owner/name` of the user's repository (`github.repository`, `GITHUB_REPOSITORY`); default `example/infra`. */
+  repository?: string;
   vars?: { [k: string]: string };
   secrets?: { [k: string]: string };
   /** Runs every `uses:` step. */
@@ -242,8 +244,9 @@ export async function runWorkflowJob(workflow: Workflow, opts: RunOptions): Prom
   if (jobs.length !== 1) throw new Error(`expected one job, found ${jobs.length}`);
   const job = jobs[0]!;
   const runnerTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-runner-'));
+  const repository = opts.repository ?? 'example/infra';
   const ctx: ExpressionContext = {
-    github: { event_name: opts.event.name, event: opts.event.payload ?? {}, token: 'ghs_test-token-for-gh', workspace: opts.workspace },
+    github: { event_name: opts.event.name, event: opts.event.payload ?? {}, token: 'ghs_test-token-for-gh', workspace: opts.workspace, repository },
     vars: opts.vars ?? {},
     secrets: opts.secrets ?? {},
     env: {},
@@ -296,6 +299,7 @@ export async function runWorkflowJob(workflow: Workflow, opts: RunOptions): Prom
       CI: 'true',
       GITHUB_ACTIONS: 'true',
       GITHUB_EVENT_NAME: opts.event.name,
+      GITHUB_REPOSITORY: repository,
       GITHUB_WORKSPACE: opts.workspace,
       RUNNER_TEMP: runnerTemp,
       ...ctx.env,

@@ -7,7 +7,8 @@
 #   ci/appreg.sh plan  STACK_DIR   init, plan -out=tfplan, write the summary
 #   ci/appreg.sh apply STACK_DIR   apply the plan saved by 'plan', exactly
 #   ci/appreg.sh drift STACK_DIR   init, appreg drift; exit 2 on drift
-#   ci/appreg.sh comment PR FILE   post FILE on pull request PR (updates the last comment)
+#   ci/appreg.sh comment PR FILE   post FILE on pull request PR, or update the
+#                                  plan comment of this stack posted before
 #
 # Environment: APPREG_HOME (a built appreg checkout, default .appreg),
 # APPREG_ENDPOINT and APPREG_TOKEN (read by the provider and appreg drift),
@@ -122,8 +123,28 @@ EOF
 
   comment)
     [[ $# -eq 2 ]] || die "usage: ci/appreg.sh comment PR FILE"
-    # One comment per pull request, updated on each push; the first push creates it.
-    gh pr comment "$1" --edit-last --body-file "$2" 2>/dev/null || gh pr comment "$1" --body-file "$2"
+    [[ -n ${GITHUB_REPOSITORY:-} ]] || die "GITHUB_REPOSITORY is not set: run under GitHub Actions, or set it to owner/name"
+    pr=$1
+    # One comment per pull request and stack, updated on each push. A hidden
+    # marker finds it again: the last comment of the bot may belong to another
+    # workflow that comments with the same token.
+    marker="<!-- appreg plan: ${APPREG_STACK:-default} -->"
+    body="$out/comment.md"
+    { echo "$marker"; cat "$2"; } >"$body"
+    # --slurp (gh since spring 2024; hosted runners have it) makes all pages one JSON array of pages.
+    id=$(gh api "repos/$GITHUB_REPOSITORY/issues/$pr/comments" --paginate --slurp |
+      MARKER=$marker node -e '
+        let text = "";
+        process.stdin.on("data", (d) => (text += d)).on("end", () => {
+          const mine = JSON.parse(text).flat().filter((c) => String(c.body).trimStart().startsWith(process.env.MARKER));
+          if (mine.length > 0) console.log(mine[mine.length - 1].id);
+        });')
+    if [[ -n $id ]]; then
+      gh api --method PATCH "repos/$GITHUB_REPOSITORY/issues/comments/$id" -F "body=@$body" >/dev/null
+      echo "updated comment $id on pull request $pr" >&2
+    else
+      gh pr comment "$pr" --repo "$GITHUB_REPOSITORY" --body-file "$body"
+    fi
     ;;
 
   *)
