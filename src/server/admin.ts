@@ -10,6 +10,7 @@ import { groupJson, now, settingsJson, type Tenant } from './model';
 import { type Database, openDatabase, type SqlExecutor, type Transaction } from './storage/database';
 import {
   getGroupByName,
+  getTenant,
   getTenantByName,
   insertGroup,
   insertTenant,
@@ -173,8 +174,11 @@ export async function adminTokenCreate(db: string, o: { tenant: string; role: Ro
 export async function adminTenantSet(db: string, o: { tenant: string; sso: boolean }): Promise<{ tenant_id: string; sso_enabled: boolean }> {
   return withDb(db, (d) =>
     d.transaction(async (tx) => {
-      const tenant = await tenantNamed(tx, o.tenant);
-      await tx.orderWrites(tenant.id);
+      const named = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(named.id);
+      // Read again in order: a settings change through the API may have committed
+      // since, and the update below writes every setting.
+      const tenant = (await getTenant(tx, named.id, true)) ?? named;
       if (tenant.sso_enabled !== o.sso) {
         const next = { ...tenant, sso_enabled: o.sso, settings_version: tenant.settings_version + 1, updated_at: now() };
         await updateTenantSettings(tx, next);

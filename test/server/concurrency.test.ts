@@ -3,9 +3,9 @@
  * concurrent PATCHes with one ETag, concurrent creates of one name, and
  * pagination while others insert. Runs on SQLite and PostgreSQL.
  */
-import { adminGroupAdd } from '../../src/server';
-import { openDatabase } from '../../src/server/storage/database';
-import { insertApp } from '../../src/server/storage/repo';
+import { adminGroupAdd, adminTenantSet } from '../../src/server';
+import { openDatabase, type Transaction } from '../../src/server/storage/database';
+import { getTenant, insertApp, updateTenantSettings } from '../../src/server/storage/repo';
 import { type Answer, appBody, appName, BACKENDS, expectProblem, startWorld, type World } from './harness';
 
 const PARALLEL = 10;
@@ -200,46 +200,78 @@ describe.each(BACKENDS)('concurrency on %s', (backend) => {
   // SQLite runs one write transaction at a time (BEGIN IMMEDIATE), so there a
   // key is always drawn in commit order and nothing can be held open this way.
   const onPostgres = backend === 'postgres' ? it : it.skip;
+
+  /**
+   * Opens a write transaction of acme on a second connection, runs `work` in
+   * it, and keeps it open until `commit` is called: a change that has
+   * happened and is not yet visible.
+   */
+  async function holdWrite(work: (tx: Transaction) => Promise<void>): Promise<{ commit(): Promise<void> }> {
+    const other = await openDatabase(w.db);
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => { release = r; });
+    let ready = (): void => undefined;
+    const isReady = new Promise<void>((r) => { ready = r; });
+    const holding = other.transaction(async (tx) => {
+      await tx.orderWrites(w.acme.id);
+      await work(tx);
+      ready();
+      await released;
+    });
+    await Promise.race([isReady, holding]);
+    return {
+      async commit() {
+        release();
+        try {
+          await holding;
+        } finally {
+          await other.close();
+        }
+      },
+    };
+  }
+
   onPostgres('a create that commits after an earlier open one never shows without it, so keyset walks cannot skip the earlier one (PostgreSQL only: SQLite serializes whole write transactions)', async () => {
     const group = (await adminGroupAdd(w.db, { tenant: 'acme', name: `held ${backend}` })).group_id;
     const template = (await w.createApp(admin, group, appBody())).json;
     const held = `app_held_${Date.now()}`;
-    // A second connection plays a create that has drawn its key and not yet committed.
-    const other = await openDatabase(w.db);
-    let release = (): void => undefined;
-    const released = new Promise<void>((r) => { release = r; });
-    let inserted = (): void => undefined;
-    const hasInserted = new Promise<void>((r) => { inserted = r; });
-    const holding = other.transaction(async (tx) => {
-      await tx.orderWrites(w.acme.id);
+    // The earlier create: its key is drawn, its transaction not yet committed.
+    const earlier = await holdWrite(async (tx) => {
       const t = new Date().toISOString();
       await insertApp(tx, {
         id: held, tenant_id: w.acme.id, group_id: group, client_id: `${held}_client`, name: `Held ${Date.now()}`, description: null,
         callback_urls: template.callback_urls, scope: 'group', grant_types: ['authorization_code'], public_client: true, require_pkce: true,
         enabled: true, secret_version: 0, created_at: t, updated_at: t, version: 1,
       }, null);
-      inserted();
-      await released;
     });
-    try {
-      await hasInserted;
-      // The list is taken the moment the later create answers.
-      const snapshot = w.call('POST', `/v1/groups/${group}/apps`, { token: admin, body: appBody() }).then(async (created) => ({
-        created,
-        list: await w.call('GET', `/v1/apps?group_id=${group}&limit=200`, { token: admin }),
-      }));
-      await new Promise((r) => setTimeout(r, 300));
-      release();
-      await holding;
-      const { created, list } = await snapshot;
-      expect(created.status).toBe(201);
-      const ids = list.json.items.map((a: { id: string }) => a.id);
-      expect(ids).toEqual([template.id, held, created.json.id]);
-    } finally {
-      release();
-      await holding.catch(() => undefined);
-      await other.close();
-    }
+    // The list is taken the moment the later create answers.
+    const snapshot = w.call('POST', `/v1/groups/${group}/apps`, { token: admin, body: appBody() }).then(async (created) => ({
+      created,
+      list: await w.call('GET', `/v1/apps?group_id=${group}&limit=200`, { token: admin }),
+    }));
+    await new Promise((r) => setTimeout(r, 300));
+    await earlier.commit();
+    const { created, list } = await snapshot;
+    expect(created.status).toBe(201);
+    expect(list.json.items.map((a: { id: string }) => a.id)).toEqual([template.id, held, created.json.id]);
+  });
+
+  onPostgres('appreg admin tenant set keeps a settings change that committed while it waited (PostgreSQL only: SQLite serializes whole write transactions)', async () => {
+    const before = (await w.call('GET', '/v1/tenant/oauth-settings', { token: admin })).json;
+    // A settings change through the API, made and not yet committed.
+    const change = await holdWrite(async (tx) => {
+      const t = (await getTenant(tx, w.acme.id, true))!;
+      await updateTenantSettings(tx, { ...t, oauth_enabled: !t.oauth_enabled, settings_version: t.settings_version + 1, updated_at: new Date().toISOString() });
+    });
+    const set = adminTenantSet(w.db, { tenant: 'acme', sso: !before.sso_enabled });
+    await new Promise((r) => setTimeout(r, 300));
+    await change.commit();
+    await set;
+    const after = (await w.call('GET', '/v1/tenant/oauth-settings', { token: admin })).json;
+    expect(after).toMatchObject({ oauth_enabled: !before.oauth_enabled, sso_enabled: !before.sso_enabled });
+    // Put acme back as the other tests expect it.
+    await adminTenantSet(w.db, { tenant: 'acme', sso: before.sso_enabled });
+    await w.setOAuth(w.acme, before.oauth_enabled);
   });
 
   it('every list answers {items, next_cursor} and its cursor walks it completely', async () => {
