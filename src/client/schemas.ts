@@ -43,10 +43,12 @@ export const CreatedAppSchema = AppSchema.extend({
 /** A created app: {@link App} plus `client_secret` (null for a public client, for which the service sends none). */
 export type CreatedApp = z.output<typeof CreatedAppSchema>;
 
-/** The answer to a secret rotation: the new secret, shown once. */
-export const RotatedSecretSchema = z.object({
+/**
+ * The answer to a secret rotation: the app after it (new `secret_version`
+ * and `version`) and the new secret, shown once.
+ */
+export const RotatedSecretSchema = AppSchema.extend({
   client_secret: z.string().min(1),
-  secret_version: z.int().nonnegative(),
 });
 /** A rotated secret. */
 export type RotatedSecret = z.infer<typeof RotatedSecretSchema>;

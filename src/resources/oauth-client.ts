@@ -2,11 +2,12 @@
  * `appreg_oauth_client`: an OAuth 2.0 app registration. In order: schema,
  * plan, create, read, update, delete, import.
  */
-import type { App, UpdateAppInput } from '../client';
+import type { App, Consent, CreateAppInput, UpdateAppInput } from '../client';
 import { isNotFound } from '../client/errors';
 import { valuesEqual } from '../provider/values';
 import { oauthClient, validateOauthClientConfig } from '../schema';
 import { isUnknown, Unknown, type Diagnostic, type TfValue } from '../tfplugin/types';
+import { intentKey } from './intent';
 import { DiagnosticError, type PlanInput, type PrivateData, type Resource, type ResourceContext, type State, type Stored } from './resource';
 
 const TRIGGERS_TYPE = oauthClient.attributes.rotation_triggers!.type;
@@ -60,6 +61,9 @@ export const oauthClientResource: Resource = {
     if (config.require_pkce === null) planned.require_pkce = planned.public_client ?? false;
     if (planned.public_client === true) planned.client_secret = null;
 
+    if (prior !== null && replacing && ctx) {
+      out.push(...(await consentsBrokenByReplacement(ctx, prior, planned)));
+    }
     if (prior !== null && replacing) {
       out.push({
         severity: 'warning',
@@ -85,16 +89,20 @@ export const oauthClientResource: Resource = {
   },
 
   async create(ctx, planned): Promise<Stored> {
-    const app = await ctx.client.createApp(str(planned.group_id), {
+    const groupId = str(planned.group_id);
+    // Sets sorted, fields in one order: the same plan gives the same body, and so the same key.
+    const input: CreateAppInput = {
       name: str(planned.name),
-      callback_urls: strs(planned.callback_urls),
+      callback_urls: [...strs(planned.callback_urls)].sort(),
       scope: str(planned.scope) as App['scope'],
-      grant_types: strs(planned.grant_types) as App['grant_types'],
+      grant_types: [...strs(planned.grant_types)].sort() as App['grant_types'],
       public_client: planned.public_client as boolean,
       require_pkce: planned.require_pkce as boolean,
       enabled: planned.enabled as boolean,
       ...(typeof planned.description === 'string' ? { description: planned.description } : {}),
-    });
+    };
+    // A create lost to a crash is adopted by the next apply: same intent, same key, the service replays.
+    const app = await ctx.client.createApp(groupId, input, { idempotencyKey: intentKey('create', { group_id: groupId, input }) });
     return {
       state: toState(app, { client_secret: app.client_secret ?? null, rotation_triggers: planned.rotation_triggers ?? null, description: planned.description ?? null }),
       private: { version: app.version },
@@ -138,8 +146,14 @@ export const oauthClientResource: Resource = {
     }
     let secret = prior.client_secret ?? null;
     if (isUnknown(planned.client_secret)) {
-      secret = (await ctx.client.rotateSecret(id)).client_secret;
-      app = undefined; // rotation bumped the version and secret_version: read them back
+      // The key is the app and the triggers it rotates for: after a crash the next apply plans the
+      // same rotation and gets the same secret back, as long as nobody rotated it since. The answer
+      // holds the whole app, so no follow-up read can fail and lose the new secret.
+      const rotated = await ctx.client.rotateSecret(id, {
+        idempotencyKey: intentKey('rotate', { app_id: id, rotation_triggers: planned.rotation_triggers ?? null }),
+      });
+      secret = rotated.client_secret;
+      app = rotated;
     }
     app ??= await ctx.client.getApp(id);
     return {
@@ -165,6 +179,37 @@ export const oauthClientResource: Resource = {
     return { state: toState(app, { client_secret: null, rotation_triggers: null, description: app.description ? app.description : null }), private: { version: app.version } };
   },
 };
+
+/**
+ * Consents that a replacement would leave pointing at an app they cannot
+ * point at: a new group-scoped app takes no consents at all, and an app
+ * moved to another group takes none from that group. Terraform would delete
+ * the old app (and its consents with it) before it found out, so this is an
+ * error at plan, naming the consents, before anything is deleted.
+ */
+async function consentsBrokenByReplacement(ctx: ResourceContext, prior: State, planned: State): Promise<Diagnostic[]> {
+  const toGroupScope = planned.scope === 'group';
+  const newOwner = typeof planned.group_id === 'string' && planned.group_id !== prior.group_id ? planned.group_id : undefined;
+  if (!toGroupScope && newOwner === undefined) return [];
+  const consents: Consent[] = [];
+  for await (const c of ctx.client.iterateConsents({ app_id: str(prior.id) })) consents.push(c);
+  const broken = toGroupScope ? consents : consents.filter((c) => c.group_id === newOwner);
+  if (broken.length === 0) return [];
+  const ids = broken.map((c) => c.id).join(', ');
+  const why = toGroupScope
+    ? `Changing scope to "group" replaces app ${str(prior.id)} with a group-scoped app, which other groups cannot consent to`
+    : `Moving the app to group ${newOwner} replaces app ${str(prior.id)} with an app of that group, which cannot consent to its own app`;
+  return [{
+    severity: 'error',
+    summary: 'Replacement would break consents',
+    detail:
+      `${why}. ${broken.length === 1 ? 'This consent' : `These ${broken.length} consents`} (appreg_app_consent import ids) would be deleted ` +
+      `with the old app and could not be made again: ${ids}. Remove ${broken.length === 1 ? 'it' : 'them'} first (delete the ` +
+      'appreg_app_consent resources, or withdraw them in the service) and apply that; then make this change.' +
+      (toGroupScope ? ' Or keep scope "organization".' : ''),
+    attribute: [toGroupScope ? 'scope' : 'group_id'],
+  }];
+}
 
 function replacedBecause(prior: State, planned: State): string {
   const changed = Object.entries(oauthClient.attributes)

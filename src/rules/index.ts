@@ -5,6 +5,9 @@
  * provider's plan-time validation (which must catch it before any call that
  * changes anything) use these, so the two can never disagree.
  */
+import { checkCallbackUrl, quote } from './callback-url';
+
+export { checkCallbackUrl, LOOPBACK_HOSTS, MAX_CALLBACK_URL_LENGTH, quote } from './callback-url';
 
 /** The two scopes of an app. Scope is fixed at registration. */
 export const SCOPES = ['group', 'organization'] as const;
@@ -23,8 +26,6 @@ export type Role = (typeof ROLES)[number];
 
 /** Most callback URLs an app may have (product document 003). */
 export const MAX_CALLBACK_URLS = 60;
-/** Longest callback URL accepted, in characters. */
-export const MAX_CALLBACK_URL_LENGTH = 2048;
 /** Longest app name, in characters. */
 export const MAX_NAME_LENGTH = 100;
 /** Longest description, in characters. */
@@ -52,44 +53,15 @@ export function checkName(name: string): string | undefined {
   }
   if (!NAME_RE.test(name)) {
     return 'may contain only letters, digits, "?" and "!", with single spaces between words ' +
-      `(got ${JSON.stringify(name)})`;
+      `(got ${quote(name)})`;
   }
   return undefined;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
- * Checks one callback URL: absolute, `https` (or `http` for a loopback host
- * only), no fragment, no user info, at most {@link MAX_CALLBACK_URL_LENGTH}
- * characters.
- * @returns a message, or undefined when the URL is valid
- */
-export function checkCallbackUrl(raw: string): string | undefined {
-  if (raw.length > MAX_CALLBACK_URL_LENGTH) {
-    return `must be at most ${MAX_CALLBACK_URL_LENGTH} characters (got ${raw.length})`;
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return `must be an absolute URL such as https://app.example.com/callback (got ${JSON.stringify(raw)})`;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return `must use https (got ${JSON.stringify(url.protocol.replace(/:$/, ''))})`;
-  }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    return `must use https; http is allowed only for localhost, 127.0.0.1 and [::1] (got ${JSON.stringify(raw)})`;
-  }
-  // `new URL` drops an empty "#", so look at the raw text as well.
-  if (url.hash !== '' || raw.includes('#')) return `must not contain a fragment (got ${JSON.stringify(raw)})`;
-  if (url.username !== '' || url.password !== '') return 'must not contain user info (user:password@)';
-  return undefined;
-}
-
-/**
- * Checks a list of callback URLs: 1 to {@link MAX_CALLBACK_URLS}, each valid,
- * no duplicates. Every problem is reported, each at its own path.
+ * Checks a list of callback URLs: 1 to {@link MAX_CALLBACK_URLS}, each valid
+ * under {@link checkCallbackUrl}, no duplicates (as exact strings, the way
+ * they are stored and compared). Every problem is reported, each at its own path.
  * @param field the field name to use in paths, `callback_urls` by default
  */
 export function checkCallbackUrls(urls: readonly string[], field = 'callback_urls'): RuleViolation[] {
@@ -106,7 +78,7 @@ export function checkCallbackUrls(urls: readonly string[], field = 'callback_url
     if (problem) out.push({ path: `${field}[${i}]`, message: problem });
     const first = seen.get(u);
     if (first !== undefined) {
-      out.push({ path: `${field}[${i}]`, message: `duplicates ${field}[${first}] (${JSON.stringify(u)})` });
+      out.push({ path: `${field}[${i}]`, message: `duplicates ${field}[${first}] (${quote(u)})` });
     } else {
       seen.set(u, i);
     }

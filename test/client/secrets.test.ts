@@ -125,7 +125,8 @@ describe('no token or secret in errors', () => {
   it('an answer that fails validation names the route and the field, never the value', async () => {
     const app = await client.createApp(world.groupA, appInput());
     const leaked = 'S3CR3T-value-that-must-not-leak';
-    proxy.inject(faults.respond(200, { 'content-type': 'application/json' }, JSON.stringify({ client_secret: leaked, secret_version: 'two' })));
+    const { client_secret: _s, ...fields } = app;
+    proxy.inject(faults.respond(200, { 'content-type': 'application/json' }, JSON.stringify({ ...fields, client_secret: leaked, secret_version: 'two' })));
     const err = await fail(client.rotateSecret(app.id));
     expect(err).toBeInstanceOf(ResponseValidationError);
     const v = err as ResponseValidationError;

@@ -145,15 +145,23 @@ describe('appreg provider with real Terraform', () => {
     expect((await tf.resource('appreg_oauth_client.cli')).id).not.toBe(cli.id);
   });
 
-  it('plans a replacement that names scope when scope changes, with the consents replaced too', async () => {
+  it('refuses at plan a scope change to group while other groups consent, naming the consents, and deletes nothing', async () => {
+    // Applied, this would delete the app and both consents, then fail to consent to a group-scoped app.
+    const before = await portal();
+    const auditBefore = (await api.listAllAudit()).length;
     tf.write(config({ scope: 'group' }));
-    const r = await run(tf.plan());
-    expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/appreg_oauth_client\.portal must be replaced/);
-    expect(r.stdout).toMatch(/scope\s+= "organization" -> "group" # forces replacement/);
-    expect(r.stdout).toMatch(/appreg_app_consent\.billing must be replaced/);
-    expect(r.stdout).toMatch(/appreg_app_consent\.support must be replaced/);
-    expect(r.stdout + r.stderr).toMatch(/new\s+client id/);
+    for (const r of [await run(tf.plan()), await run(tf.run(['apply', '-auto-approve', '-no-color']))]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('Replacement would break consents');
+      expect(r.stderr).toContain(`${svc.groups.billing}/${before.id}`);
+      expect(r.stderr).toContain(`${svc.groups.support}/${before.id}`);
+      expect(r.stderr).toMatch(/with appreg_oauth_client\.portal/);
+    }
+    expect((await api.listAllAudit()).length).toBe(auditBefore);
+    await expect(api.getApp(before.id as string)).resolves.toMatchObject({ scope: 'organization' });
+    for (const group of ['billing', 'support']) {
+      await expect(api.getConsent(svc.groups[group]!, before.id as string)).resolves.toMatchObject({ app_id: before.id });
+    }
   });
 
   it('replaces the app when it moves to another group, and its consents follow the new app', async () => {

@@ -9,16 +9,32 @@ import {
   tenantOauthSetting,
   type ConfigObject,
 } from '../../src/schema';
+import { quote } from '../../src/rules';
 import { Unknown, type Diagnostic, type TfValue } from '../../src/tfplugin/types';
 
 const word = fc.stringMatching(/^[A-Za-z0-9?!]{1,12}$/);
 const validName = fc.array(word, { minLength: 1, maxLength: 5 }).map((ws) => ws.join(' ')).filter((n) => n.length <= 100);
-// Labels never start "xx--": a label like "xn--" is punycode, and an invalid one is no host at all
-// (the WHATWG parser rejects "https://xn--.io/"), so it would not be a valid URL.
-const host = fc.stringMatching(/^[a-z][a-z0-9]{0,4}(-[a-z0-9]{1,5})?\.(com|example|io)$/);
+// Callback URLs valid under the callback URL rule (src/rules/callback-url.ts). Labels never start
+// "xn--" at random: a label like "xn--" is punycode, and an invalid one is no host at all (the
+// WHATWG parser rejects "https://xn--.io/"); valid punycode comes from a fixed list.
+const label = fc.stringMatching(/^[a-z][a-z0-9]{0,4}(-[a-z0-9]{1,5})?$/);
+const host = fc.oneof(
+  fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'example', 'io', 'Example')).map(([ls, tld]) => [...ls, tld].join('.')),
+  fc.constantFrom('xn--bcher-kva.example', 'xn--55qx5d.cn', '192.0.2.10', '[2001:db8::1]', 'localhost'),
+);
+const port = fc.option(fc.integer({ min: 1, max: 65535 }).map((p) => `:${p}`), { nil: '' });
+// Path and query characters of RFC 3986 (no "%", which only starts an escape), and valid escapes.
+const pchar = fc.oneof(
+  fc.constantFrom(...'abcXYZ019-._~!$&\'()*+,;=:@'.split('')),
+  fc.constantFrom('%20', '%C3%A9', '%2F', '%25', '%7b'),
+);
+// Segments that are not "." or ".." (a path with those is refused: browsers resolve them away).
+const segment = fc.array(pchar, { maxLength: 6 }).map((cs) => cs.join('')).filter((seg) => !['.', '..'].includes(seg));
+const path = fc.array(segment, { maxLength: 4 }).map((segs) => segs.map((seg) => `/${seg}`).join(''));
+const query = fc.option(fc.array(fc.oneof(pchar, fc.constantFrom('/', '?')), { maxLength: 10 }).map((cs) => `?${cs.join('')}`), { nil: '' });
 const validUrl = fc.oneof(
-  fc.tuple(host, fc.stringMatching(/^[a-z0-9/_-]{0,20}$/)).map(([h, p]) => `https://${h}/${p}`),
-  fc.tuple(fc.constantFrom('localhost', '127.0.0.1', '[::1]'), fc.integer({ min: 1, max: 65535 })).map(([h, port]) => `http://${h}:${port}/cb`),
+  fc.tuple(host, port, path, query).map(([h, p, pa, q]) => `https://${h}${p}${pa}${q}`),
+  fc.tuple(fc.constantFrom('localhost', '127.0.0.1', '[::1]'), port, path, query).map(([h, p, pa, q]) => `http://${h}${p}${pa}${q}`),
 );
 const validUrls = fc.uniqueArray(validUrl, { minLength: 1, maxLength: 60 });
 
@@ -79,6 +95,20 @@ describe('appreg_oauth_client plan-time validation', () => {
       expect(paths(ds)).toEqual(['callback_urls']);
       expect(ds[0]!.summary).toBe('Invalid callback URLs');
       expect(ds[0]!.detail).toContain(JSON.stringify(url.slice(0, 40)).slice(0, 20));
+    }));
+  });
+
+  it('rejects a valid callback URL with a whitespace, control, backslash or "#" character inserted anywhere, showing the value escaped', () => {
+    const hostile = fc.constantFrom(' ', '\t', '\r', '\n', '\r\n', '\u0000', '\u007f', '\u0085', '\u00a0', '\u2028', '\u200b', '\\', '#');
+    fc.assert(fc.property(validClient, hostile, fc.nat(), (config, c, at) => {
+      const urls = config.callback_urls as string[];
+      const url = urls[0]!;
+      const i = at % (url.length + 1);
+      const bad = url.slice(0, i) + c + url.slice(i);
+      const ds = validateOauthClientConfig({ ...config, callback_urls: [bad, ...urls.slice(1)] });
+      expect(paths(ds)).toEqual(['callback_urls']);
+      expect(ds[0]!.detail!.startsWith(`callback_urls element ${quote(bad)} `)).toBe(true);
+      expect(ds[0]!.detail).toMatch(/^[\x20-\x7e]+$/);
     }));
   });
 

@@ -25,6 +25,12 @@ export type Fault =
   | { kind: 'drop-before-forward' }
   /** Forward it, let the service answer, then close the connection without answering: the work is done, unseen. */
   | { kind: 'drop-after-forward' }
+  /**
+   * Forward it, let the service answer, then keep the client waiting with no
+   * answer until the proxy closes: the work is done and the client is still
+   * waiting, which is where a test kills the client (`status` tells when).
+   */
+  | { kind: 'withhold-after-forward' }
   /** Forward it, then send the status line, the headers and half the body, and close: a cut answer. */
   | { kind: 'truncate-after-forward' }
   /** Answer by itself without forwarding: a 429, a 502, a 503 from a gateway. */
@@ -38,6 +44,7 @@ export const faults = {
   dropBeforeForward: (): Fault => ({ kind: 'drop-before-forward' }),
   dropAfterForward: (): Fault => ({ kind: 'drop-after-forward' }),
   truncateAfterForward: (): Fault => ({ kind: 'truncate-after-forward' }),
+  withholdAfterForward: (): Fault => ({ kind: 'withhold-after-forward' }),
   respond: (status: number, headers?: Record<string, string>, body?: string): Fault => ({ kind: 'respond', status, headers, body }),
   /** 429 with `Retry-After` (seconds, or an HTTP date string). */
   tooManyRequests: (retryAfter: string | number): Fault => ({
@@ -88,7 +95,7 @@ export interface SeenRequest {
   body: string;
   /** The fault applied (`pass` when none). */
   fault: Fault['kind'];
-  /** Status relayed or sent, when the client got one. */
+  /** Status relayed or sent, when the client got one (for a withheld answer: the status the service sent). */
   status?: number;
 }
 
@@ -190,6 +197,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return;
       case 'pass':
       case 'drop-after-forward':
+      case 'withhold-after-forward':
       case 'truncate-after-forward': {
         if (fault.kind === 'pass' && fault.delayMs) await wait(fault.delayMs);
         const answer = await forward(seen, body);
@@ -198,6 +206,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           return;
         }
         seen.status = answer.status;
+        // The service's answer is known (status), the client never gets it; close() ends the wait.
+        if (fault.kind === 'withhold-after-forward') return;
         res.writeHead(answer.status, answer.headers);
         if (fault.kind === 'truncate-after-forward') {
           // Flush the head and half the body, then cut the connection.

@@ -10,23 +10,34 @@
  * instead of doing the work. Only successful answers are kept: a failed
  * request rolls its claim back, so a retry after fixing the cause runs anew.
  *
+ * A replay is only sent while it is still true: an answer about an app
+ * (a create, a rotation) records the app and the secret version it shows,
+ * and once that app is gone or its secret was rotated since, the key runs
+ * anew instead. So a provider that derives its key from the intent ("make
+ * this app", "rotate to these triggers") adopts its own lost create, yet a
+ * create after the app was deleted makes a new app, never a dead one.
+ *
  * The stored answer may hold a client secret. It is sealed with AES-256-GCM
- * under a key derived (HKDF) from the Idempotency-Key, and the key itself is
- * stored only as a hash, so the database alone cannot reveal the secret.
+ * under a key derived (HKDF) from both the Idempotency-Key and the service's
+ * replay key (made once, kept in the database; see keys.ts), and the
+ * Idempotency-Key itself is stored only as a hash. Keys derived from an
+ * intent are guessable, so the Idempotency-Key alone never opens a replay.
  * Keys are per token: another caller's identical key is a different record.
  */
 import type { FastifyRequest } from 'fastify';
 import { open, seal, sha256 } from '../crypto';
-import type { Principal } from '../model';
-import { now } from '../model';
+import { REPLAY_KEY, serverKey } from '../keys';
+import { type App, appJson, now, type Principal } from '../model';
 import { tenantTransaction, type Database, type SqlExecutor, type Transaction } from '../storage/database';
 import {
   claimIdempotency,
   completeIdempotency,
   deleteIdempotency,
+  getApp,
   getIdempotency,
   purgeIdempotency,
 } from '../storage/repo';
+import { etag } from './context';
 import { ProblemError } from './problem';
 
 /** How long an answer is replayed. */
@@ -37,6 +48,18 @@ export interface StoredResponse {
   status: number;
   headers: Record<string, string>;
   body: unknown;
+}
+
+/** What an answer is about: the app, and the secret version the answer shows (0 for none). */
+export interface ReplayTarget {
+  app_id: string;
+  secret_version: number;
+}
+
+/** What the work of an idempotent request produces: its answer, and what that answer is about. */
+export interface WorkResult extends StoredResponse {
+  /** Set when the answer shows an app (and maybe its secret): a replay is sent only while it is still current. */
+  target?: ReplayTarget;
 }
 
 /** An answer, and whether it is a replay of an earlier one. */
@@ -78,10 +101,17 @@ export function idempotencyContext(req: FastifyRequest, p: Principal): Idempoten
 /** Thrown inside a transaction that lost the race to claim a key; the caller retries. */
 class ClaimLost extends Error {}
 
-async function replay(tx: SqlExecutor, ctx: IdempotencyContext, t: string): Promise<Outcome | undefined> {
+/** The material a replay is sealed under: the service's replay key and the caller's Idempotency-Key. */
+function sealingMaterial(replayKey: string, ctx: IdempotencyContext): string {
+  return `${replayKey}\n${ctx.key}`;
+}
+
+async function replay(tx: SqlExecutor, ctx: IdempotencyContext, t: string, tenantId: string, replayKey: string): Promise<Outcome | undefined> {
   const rec = await getIdempotency(tx, ctx.keyHash);
   if (!rec) return undefined;
-  if (rec.expires_at <= t) {
+  const current = rec.expires_at <= t ? undefined : await currentTarget(tx, tenantId, rec);
+  if (current === undefined) {
+    // Expired, or about an app that is gone or a secret rotated since: the request runs anew.
     await deleteIdempotency(tx, ctx.keyHash);
     return undefined;
   }
@@ -92,8 +122,40 @@ async function replay(tx: SqlExecutor, ctx: IdempotencyContext, t: string): Prom
     );
   }
   if (rec.response === null) throw new Error('idempotency record without a response outside its transaction');
-  const stored = JSON.parse(open(ctx.key, ctx.keyHash, rec.response)) as StoredResponse;
-  return { ...stored, replayed: true };
+  let text: string;
+  try {
+    text = open(sealingMaterial(replayKey, ctx), ctx.keyHash, rec.response);
+  } catch {
+    // Sealed under another replay key (a record older than the key): it cannot be replayed, so run anew.
+    await deleteIdempotency(tx, ctx.keyHash);
+    return undefined;
+  }
+  const stored = JSON.parse(text) as StoredResponse;
+  if (current === null) return { ...stored, replayed: true };
+  // The app as it is now, with the secret of the first answer (still the current one, checked
+  // above): a caller adopting its lost answer gets the app's present fields and version, not
+  // those of a day ago, so its next conditional write does not fail on a stale ETag.
+  return {
+    status: stored.status,
+    headers: { ...stored.headers, etag: etag(current.version) },
+    body: { ...(stored.body as object), ...appJson(current) },
+    replayed: true,
+  };
+}
+
+/**
+ * The app a stored answer shows, if it still exists with the secret version
+ * the answer shows; null for an answer about no app; undefined when the
+ * answer is no longer true and must not be replayed.
+ */
+async function currentTarget(
+  tx: SqlExecutor,
+  tenantId: string,
+  rec: { target_app_id: string | null; target_secret_version: number | null },
+): Promise<App | null | undefined> {
+  if (rec.target_app_id === null) return null;
+  const app = await getApp(tx, tenantId, rec.target_app_id);
+  return app !== undefined && app.secret_version === rec.target_secret_version ? app : undefined;
 }
 
 /**
@@ -105,17 +167,18 @@ export async function runIdempotent(
   db: Database,
   tenantId: string,
   ctx: IdempotencyContext | undefined,
-  work: (tx: Transaction) => Promise<StoredResponse>,
+  work: (tx: Transaction) => Promise<WorkResult>,
 ): Promise<Outcome> {
   if (!ctx) {
-    const out = await tenantTransaction(db, tenantId, work);
+    const { target: _target, ...out } = await tenantTransaction(db, tenantId, work);
     return { ...out, replayed: false };
   }
+  const replayKey = await serverKey(db, REPLAY_KEY);
   for (let attempt = 0; ; attempt++) {
     try {
       return await tenantTransaction(db, tenantId, async (tx) => {
         const t = now();
-        const earlier = await replay(tx, ctx, t);
+        const earlier = await replay(tx, ctx, t, tenantId, replayKey);
         if (earlier) return earlier;
         try {
           await claimIdempotency(tx, {
@@ -125,13 +188,15 @@ export async function runIdempotent(
             response: null,
             created_at: t,
             expires_at: new Date(Date.parse(t) + IDEMPOTENCY_TTL_MS).toISOString(),
+            target_app_id: null,
+            target_secret_version: null,
           });
         } catch (err) {
           if (tx.dialect.isUniqueViolation(err)) throw new ClaimLost();
           throw err;
         }
-        const out = await work(tx);
-        await completeIdempotency(tx, ctx.keyHash, seal(ctx.key, ctx.keyHash, JSON.stringify(out)));
+        const { target, ...out } = await work(tx);
+        await completeIdempotency(tx, ctx.keyHash, seal(sealingMaterial(replayKey, ctx), ctx.keyHash, JSON.stringify(out)), target);
         await purgeIdempotency(tx, t);
         return { ...out, replayed: false };
       });

@@ -34,7 +34,7 @@ const timestamp = () => z.string().meta({ format: 'date-time', description: 'RFC
 export const CreateAppBody = z.strictObject({
   name: text().describe('letters, digits, "?" and "!", single spaces between words; unique in the group'),
   description: text().nullable().optional(),
-  callback_urls: z.array(text()).describe('1 to 60 unique absolute URLs; https, or http for loopback hosts'),
+  callback_urls: z.array(text()).describe('1 to 60 unique URLs, stored exactly as sent: https:// (http:// only for localhost, 127.0.0.1, [::1]), a DNS, IPv4 or [IPv6] host, optional port, ASCII only; no user info, fragment, backslash, whitespace or control characters'),
   scope: z.enum(SCOPES).describe('fixed at registration'),
   grant_types: z.array(text()).optional().describe(`default ["authorization_code"]; one or more of ${GRANT_TYPES.join(', ')}`),
   public_client: z.boolean().optional().describe('default false; fixed at registration'),
@@ -117,7 +117,7 @@ export const AppOut = z.object({
 export const AppCreatedOut = AppOut.extend({ client_secret: z.string().optional() });
 
 /** The answer to rotate-secret. */
-export const RotateOut = z.object({ client_secret: z.string(), secret_version: z.int() });
+export const RotateOut = AppOut.extend({ client_secret: z.string() });
 
 /** A browse list entry: an organization-scoped app of another group. */
 export const BrowseItemOut = AppOut.extend({ consented: z.boolean() });

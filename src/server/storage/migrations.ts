@@ -90,6 +90,18 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
   `,
+  // 2: keys the service makes once and keeps (the replay sealing key), and
+  // what a stored replay is about, so a replay of an app that is gone, or of
+  // a secret that was rotated since, is never sent
+  `
+  CREATE TABLE server_keys (
+    name TEXT PRIMARY KEY,
+    material TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  ALTER TABLE idempotency_keys ADD COLUMN target_app_id TEXT;
+  ALTER TABLE idempotency_keys ADD COLUMN target_secret_version INTEGER
+  `,
 ];
 
 /** Splits a migration into statements; none of ours contains a `;` inside a literal. */

@@ -446,6 +446,12 @@ export interface IdempotencyRecord {
   response: string | null;
   created_at: string;
   expires_at: string;
+  /**
+   * The app the stored answer is about, and the secret version it shows: a
+   * replay is sent only while that app exists with that secret version.
+   */
+  target_app_id: string | null;
+  target_secret_version: number | null;
 }
 
 /** The record of a key hash, if any (expired ones included; the caller decides). */
@@ -459,6 +465,8 @@ export async function getIdempotency(x: SqlExecutor, keyHash: string): Promise<I
     response: strOrNull(r.response),
     created_at: str(r.created_at),
     expires_at: str(r.expires_at),
+    target_app_id: strOrNull(r.target_app_id),
+    target_secret_version: r.target_secret_version === null || r.target_secret_version === undefined ? null : num(r.target_secret_version),
   };
 }
 
@@ -474,8 +482,18 @@ export async function claimIdempotency(x: SqlExecutor, r: IdempotencyRecord): Pr
 }
 
 /** Stores the sealed response of a claimed key. */
-export async function completeIdempotency(x: SqlExecutor, keyHash: string, sealed: string): Promise<void> {
-  await x.run('UPDATE idempotency_keys SET response = ? WHERE key_hash = ?', [sealed, keyHash]);
+export async function completeIdempotency(
+  x: SqlExecutor,
+  keyHash: string,
+  sealed: string,
+  target: { app_id: string; secret_version: number } | undefined,
+): Promise<void> {
+  await x.run('UPDATE idempotency_keys SET response = ?, target_app_id = ?, target_secret_version = ? WHERE key_hash = ?', [
+    sealed,
+    target?.app_id ?? null,
+    target?.secret_version ?? null,
+    keyHash,
+  ]);
 }
 
 /** Deletes one key record (an expired one about to be reused). */
@@ -486,4 +504,20 @@ export async function deleteIdempotency(x: SqlExecutor, keyHash: string): Promis
 /** Deletes records that expired before `at`. */
 export async function purgeIdempotency(x: SqlExecutor, at: string): Promise<number> {
   return x.run('DELETE FROM idempotency_keys WHERE expires_at < ?', [at]);
+}
+
+// ---- server keys --------------------------------------------------------------
+
+/** A key the service made once and keeps (base64 material), or undefined when not made yet. */
+export async function getServerKey(x: SqlExecutor, name: string): Promise<string | undefined> {
+  const r = await x.get<Row>('SELECT material FROM server_keys WHERE name = ?', [name]);
+  return r ? str(r.material) : undefined;
+}
+
+/**
+ * Stores a new key unless one of that name exists (another instance may
+ * have made it first); a unique violation is the caller's to handle.
+ */
+export async function insertServerKey(x: SqlExecutor, name: string, material: string, at: string): Promise<void> {
+  await x.run('INSERT INTO server_keys (name, material, created_at) VALUES (?, ?, ?)', [name, material, at]);
 }

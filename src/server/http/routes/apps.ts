@@ -115,6 +115,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
         status: 201,
         headers: { etag: etag(a.version), location: `/v1/apps/${a.id}` },
         body: secret === null ? appJson(a) : { ...appJson(a), client_secret: secret },
+        target: { app_id: a.id, secret_version: a.secret_version },
       };
     });
     return sendOutcome(reply, out);
@@ -269,7 +270,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       params: { id: 'app id' },
       body: EmptyBody,
       headers: { ...IF_MATCH, ...IDEMPOTENCY_KEY },
-      ok: { 200: ['the new secret and its version; ETag is the app\'s new version', RotateOut] },
+      ok: { 200: ['the app after the rotation with its new client_secret (shown this once); ETag is the app\'s new version', RotateOut] },
       errors: {
         403: 'the app is visible but this token may not change it',
         404: 'no such app visible to this token',
@@ -306,7 +307,14 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
         before: { secret_version: a.secret_version, version: a.version },
         after: { secret_version: next.secret_version, version: next.version },
       });
-      return { status: 200, headers: { etag: etag(next.version) }, body: { client_secret: secret, secret_version: next.secret_version } };
+      // The whole app comes back with the secret, so a caller needs no second read (which could fail
+      // and lose the secret) to know the app's new version.
+      return {
+        status: 200,
+        headers: { etag: etag(next.version) },
+        body: { ...appJson(next), client_secret: secret },
+        target: { app_id: a.id, secret_version: next.secret_version },
+      };
     });
     return sendOutcome(reply, out);
   });

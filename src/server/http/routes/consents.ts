@@ -7,7 +7,8 @@ import { actorOf, recordAudit } from '../../audit';
 import { canSeeConsent, canWriteInGroup, writeRefusal } from '../../authz';
 import { type Consent, type Principal, appJson, consentJson, now } from '../../model';
 import { tenantTransaction, type SqlExecutor } from '../../storage/database';
-import { deleteConsent, getConsent, insertConsent, listBrowse, listConsents } from '../../storage/repo';
+import { deleteConsent, getApp, getConsent, insertConsent, listBrowse, listConsents } from '../../storage/repo';
+import { isId } from '../../crypto';
 import {
   checkIfMatch,
   etag,
@@ -156,7 +157,8 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   app.get('/v1/consents', {
     schema: schemaOf({
       summary: 'List consents',
-      description: 'A group_admin sees its own group\'s consents; the other roles every consent of the tenant. Filter with group_id= and app_id=.',
+      description: 'A group_admin sees its own group\'s consents, and with app_id= of one of its group\'s apps every consent to that app; ' +
+        'the other roles every consent of the tenant. Filter with group_id= and app_id=.',
       tags: ['consents'],
       query: ConsentsQuery,
       ok: { 200: ['a page of consents', pageOf(ConsentOut)] },
@@ -168,7 +170,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const page = pageRequest('consents', q);
     let groupId = q.group_id;
     if (groupId !== undefined) await visibleGroup(db, p, groupId);
-    else if (p.role === 'group_admin' && p.group_id !== null) groupId = p.group_id;
+    else if (p.role === 'group_admin' && p.group_id !== null && !(await ownsApp(db, p, q.app_id))) groupId = p.group_id;
     const rows = await listConsents(db, {
       tenantId: p.tenant_id,
       ...(groupId !== undefined ? { groupId } : {}),
@@ -210,4 +212,16 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     });
     return buildPage('browse', rows.map((r) => ({ ...r, seq: r.app.seq })), page, (r) => ({ ...appJson(r.app), consented: r.consented }));
   });
+}
+
+/**
+ * Whether `appId` names an app of the caller's own group. A group admin sees
+ * every consent to its group's apps (who uses them), not only its group's
+ * own consents: a plan that would change such an app's scope must be able to
+ * name the consents it would break.
+ */
+async function ownsApp(x: SqlExecutor, p: Principal, appId: string | undefined): Promise<boolean> {
+  if (appId === undefined || !isId('app', appId)) return false;
+  const app = await getApp(x, p.tenant_id, appId);
+  return app !== undefined && app.group_id === p.group_id;
 }
