@@ -9,7 +9,7 @@ import * as cdktf from 'cdktf';
 
 export interface OauthClientConfig extends cdktf.TerraformMetaArguments {
   /**
-  * Redirect URIs, 1 to 60: absolute `https` URLs (`http` only for `localhost`, `127.0.0.1` and `[::1]`), no fragment, no user info, at most 2048 characters each. Device-grant clients need one too.
+  * Redirect URIs, 1 to 60, each stored and compared exactly as written: it starts with lower-case `https://` (`http://` only for `localhost`, `127.0.0.1` and `[::1]`), then a host (a DNS name, with international names in their `xn--` form; an IPv4 address; or a bracketed IPv6 address) and an optional port 1-65535; no user info, wildcard, fragment, backslash, whitespace or control characters; ASCII only, other characters in the path or query percent-encoded; at most 2048 characters each. Device-grant clients need one too.
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/0.1.0/docs/resources/oauth_client#callback_urls OauthClient#callback_urls}
   */

@@ -9,6 +9,12 @@ import * as cdktf from 'cdktf';
 
 export interface AppregProviderConfig {
   /**
+  * Allow a plain `http://` `endpoint` on a host other than `localhost`, `127.0.0.0/8` or `[::1]`. Without it the provider refuses such an endpoint, because the API token and the client secrets of new and rotated apps would cross the network unencrypted. Set it only on a trusted private network or in a test; use `https://` everywhere else. Falls back to the `APPREG_ALLOW_INSECURE_HTTP` environment variable (`true` or `1`; `false`, `0` or empty for no). Defaults to `false`.
+  *
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/0.1.0/docs#allow_insecure_http AppregProvider#allow_insecure_http}
+  */
+  readonly allowInsecureHttp?: boolean | cdktf.IResolvable;
+  /**
   * Base URL of the registration service, e.g. `https://appreg.example.com`. Falls back to the `APPREG_ENDPOINT` environment variable.
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/appreg/appreg/0.1.0/docs#endpoint AppregProvider#endpoint}
@@ -73,6 +79,7 @@ export class AppregProvider extends cdktf.TerraformProvider {
       },
       terraformProviderSource: 'appreg/appreg'
     });
+    this._allowInsecureHttp = config.allowInsecureHttp;
     this._endpoint = config.endpoint;
     this._token = config.token;
     this._alias = config.alias;
@@ -81,6 +88,22 @@ export class AppregProvider extends cdktf.TerraformProvider {
   // ==========
   // ATTRIBUTES
   // ==========
+
+  // allow_insecure_http - computed: false, optional: true, required: false
+  private _allowInsecureHttp?: boolean | cdktf.IResolvable;
+  public get allowInsecureHttp() {
+    return this._allowInsecureHttp;
+  }
+  public set allowInsecureHttp(value: boolean | cdktf.IResolvable | undefined) {
+    this._allowInsecureHttp = value;
+  }
+  public resetAllowInsecureHttp() {
+    this._allowInsecureHttp = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get allowInsecureHttpInput() {
+    return this._allowInsecureHttp;
+  }
 
   // endpoint - computed: false, optional: true, required: false
   private _endpoint?: string;
@@ -136,6 +159,7 @@ export class AppregProvider extends cdktf.TerraformProvider {
 
   protected synthesizeAttributes(): { [name: string]: any } {
     return {
+      allow_insecure_http: cdktf.booleanToTerraform(this._allowInsecureHttp),
       endpoint: cdktf.stringToTerraform(this._endpoint),
       token: cdktf.stringToTerraform(this._token),
       alias: cdktf.stringToTerraform(this._alias),
@@ -144,6 +168,12 @@ export class AppregProvider extends cdktf.TerraformProvider {
 
   protected synthesizeHclAttributes(): { [name: string]: any } {
     const attrs = {
+      allow_insecure_http: {
+        value: cdktf.booleanToHclTerraform(this._allowInsecureHttp),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "boolean",
+      },
       endpoint: {
         value: cdktf.stringToHclTerraform(this._endpoint),
         isBlock: false,

@@ -5,7 +5,7 @@
  */
 import { DATA_SOURCES, RESOURCES } from '../resources';
 import type { DataSource, Resource, ResourceContext, State, Stored } from '../resources/resource';
-import { providerSchemaJson, validateProviderConfig, validateReadOnly } from '../schema';
+import { checkProviderEndpoint, providerSchemaJson, resolveAllowInsecureHttp, validateProviderConfig, validateReadOnly } from '../schema';
 import {
   isUnknown,
   type ApplyResult,
@@ -32,7 +32,7 @@ function err(summary: string, detail: string): Diagnostic {
 
 /** Options for {@link AppregProvider}; tests set a short retry policy. */
 export interface AppregProviderOptions {
-  /** Where `APPREG_ENDPOINT` and `APPREG_TOKEN` are read from. */
+  /** Where `APPREG_ENDPOINT`, `APPREG_TOKEN` and `APPREG_ALLOW_INSECURE_HTTP` are read from. */
   env?: NodeJS.ProcessEnv;
   resources?: readonly Resource[];
   dataSources?: readonly DataSource[];
@@ -57,19 +57,26 @@ export class AppregProvider implements ProviderServer {
   }
 
   async validateProviderConfig(config: TfValue): Promise<Diagnostic[]> {
-    return validateProviderConfig(asState(config));
+    return validateProviderConfig(asState(config), this.env);
   }
 
   async configureProvider(config: TfValue, terraformVersion: string): Promise<Diagnostic[]> {
     const c = asState(config);
-    const diags = validateProviderConfig(c);
-    if (isUnknown(c.endpoint) || isUnknown(c.token)) {
+    // Checks the endpoint of the provider block, with allow_insecure_http resolved against the environment.
+    const diags = validateProviderConfig(c, this.env);
+    if (isUnknown(c.endpoint) || isUnknown(c.token) || isUnknown(c.allow_insecure_http)) {
       // Values from resources not yet created: nothing can be read or planned against the service yet.
-      diags.push(err('Provider configuration not known yet', 'endpoint and token must be known at plan time; do not derive them from resources created in the same run.'));
+      diags.push(err('Provider configuration not known yet', 'endpoint, token and allow_insecure_http must be known at plan time; do not derive them from resources created in the same run.'));
     }
     const endpoint = typeof c.endpoint === 'string' ? c.endpoint : this.env.APPREG_ENDPOINT;
     const token = typeof c.token === 'string' ? c.token : this.env.APPREG_TOKEN;
     if (!endpoint) diags.push({ ...err('Missing registration service endpoint', 'Set endpoint in the appreg provider block, or the APPREG_ENDPOINT environment variable, to the URL of the registration service (e.g. http://127.0.0.1:8787).'), attribute: ['endpoint'] });
+    else if (c.endpoint === null || c.endpoint === undefined) {
+      // The endpoint from the environment gets the same checks as one in the provider block:
+      // no token goes over plain http to another host unless allow_insecure_http says so.
+      const { allow } = resolveAllowInsecureHttp(c, this.env);
+      diags.push(...checkProviderEndpoint(endpoint, allow === true, 'endpoint (from APPREG_ENDPOINT)'));
+    }
     if (!token) diags.push({ ...err('Missing API token', 'Set token in the appreg provider block, or the APPREG_TOKEN environment variable (see `appreg admin token create`).'), attribute: ['token'] });
     if (hasErrors(diags)) return diags;
     // Loaded here, not at start: Terraform starts the provider several times per

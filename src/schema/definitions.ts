@@ -25,6 +25,15 @@ export const providerConfig: TypeSpec = {
       sensitive: true,
       description: 'API token (`tenant_security_admin`, `group_admin`, or `auditor` for read-only drift checks). Falls back to the `APPREG_TOKEN` environment variable.',
     },
+    allow_insecure_http: {
+      type: 'bool',
+      optional: true,
+      description:
+        'Allow a plain `http://` `endpoint` on a host other than `localhost`, `127.0.0.0/8` or `[::1]`. ' +
+        'Without it the provider refuses such an endpoint, because the API token and the client secrets of new and rotated apps ' +
+        'would cross the network unencrypted. Set it only on a trusted private network or in a test; use `https://` everywhere else. ' +
+        'Falls back to the `APPREG_ALLOW_INSECURE_HTTP` environment variable (`true` or `1`; `false`, `0` or empty for no). Defaults to `false`.',
+    },
   },
 };
 
@@ -44,7 +53,7 @@ export const oauthClient: TypeSpec = {
     callback_urls: {
       type: ['set', 'string'],
       required: true,
-      description: `Redirect URIs, 1 to ${MAX_CALLBACK_URLS}: absolute \`https\` URLs (\`http\` only for \`localhost\`, \`127.0.0.1\` and \`[::1]\`), no fragment, no user info, at most 2048 characters each. Device-grant clients need one too.`,
+      description: `Redirect URIs, 1 to ${MAX_CALLBACK_URLS}, each stored and compared exactly as written: it starts with lower-case \`https://\` (\`http://\` only for \`localhost\`, \`127.0.0.1\` and \`[::1]\`), then a host (a DNS name, with international names in their \`xn--\` form; an IPv4 address; or a bracketed IPv6 address) and an optional port 1-65535; no user info, wildcard, fragment, backslash, whitespace or control characters; ASCII only, other characters in the path or query percent-encoded; at most 2048 characters each. Device-grant clients need one too.`,
     },
     scope: {
       type: 'string',
