@@ -140,6 +140,15 @@ export async function checkDrift(opts: DriftOptions): Promise<DriftReport> {
   const dir = path.resolve(opts.dir);
   const tf = opts.terraform ?? 'terraform';
   if (!fs.existsSync(dir)) throw new Error(`stack directory ${dir} does not exist`);
+  const endpoint = opts.endpoint ?? process.env.APPREG_ENDPOINT;
+  if (opts.unmanaged !== false && endpoint) {
+    // The same rule as the provider's: the token must not cross the network in clear. Checked before
+    // Terraform runs, so nothing is sent.
+    const { checkProviderEndpoint, parseAllowInsecureHttpEnv, ALLOW_INSECURE_HTTP_ENV } = await import('../schema/validate');
+    const allow = parseAllowInsecureHttpEnv(process.env[ALLOW_INSECURE_HTTP_ENV]) === true;
+    const [problem] = checkProviderEndpoint(endpoint, allow, opts.endpoint !== undefined ? '--endpoint' : 'APPREG_ENDPOINT');
+    if (problem) throw new Error(`${problem.summary}: ${problem.detail ?? ''}`);
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-drift-'));
   try {
     const planFile = path.join(tmp, 'drift.tfplan');
@@ -152,7 +161,6 @@ export async function checkDrift(opts: DriftOptions): Promise<DriftReport> {
     const drifted = driftFromPlan(planJson);
     let unmanaged: UnmanagedApp[] | null = null;
     if (opts.unmanaged !== false) {
-      const endpoint = opts.endpoint ?? process.env.APPREG_ENDPOINT;
       const token = opts.token ?? process.env.APPREG_TOKEN;
       if (!endpoint || !token) {
         throw new Error('listing unmanaged apps needs the service: set APPREG_ENDPOINT and APPREG_TOKEN (or --endpoint/--token), or pass --no-unmanaged');

@@ -144,6 +144,11 @@ describe('appreg drift', () => {
     const noService = await drift([], { APPREG_TOKEN: '' });
     expect(noService.code).toBe(1);
     expect(noService.stderr).toMatch(/APPREG_TOKEN/);
+    // Plain http to a host that is not loopback would send the token in clear: refused before anything is sent.
+    const insecure = await drift(['--endpoint', 'http://appreg.example.com']);
+    expect(insecure.code).toBe(1);
+    expect(insecure.stderr).toMatch(/Insecure provider endpoint: --endpoint "http:\/\/appreg\.example\.com" uses plain http/);
+    expect(insecure.stderr).not.toMatch(/terraform plan/);
     const badToken = await drift(['--no-unmanaged'], { APPREG_TOKEN: 'art_wrong' });
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toMatch(/terraform plan -refresh-only failed/);
