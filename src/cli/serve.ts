@@ -1,10 +1,20 @@
 /**
  * `appreg serve`: runs the registration service until SIGTERM or SIGINT,
- * then finishes the requests in flight and exits 0.
+ * then finishes the requests in flight (within the shutdown grace period)
+ * and exits 0.
  */
 import type { Command } from 'commander';
-// A module without dependencies: `--help` and other commands do not load the service.
-import { DEFAULT_RATE_LIMIT } from '../server/http/ratelimit';
+// Modules without dependencies: `--help` and other commands do not load the service.
+import { checkRateLimit, DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_RATE_LIMIT } from '../server/http/ratelimit';
+import {
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  FLAG_NAMES,
+  resolveTimeouts,
+  type Timeouts,
+} from '../server/http/timeouts';
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -12,12 +22,59 @@ function parsePort(v: string): number {
   return n;
 }
 
-function parseRate(v: string): number {
+/** A non-negative decimal number as typed on the command line, or an error naming the flag. */
+function parseNumber(flag: string, v: string, what: string): number {
   const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) {
-    throw new Error(`--rate-limit must be requests per second per token, 0 or more (got ${JSON.stringify(v)})`);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n)) {
+    throw new Error(`${flag} must be ${what} (got ${JSON.stringify(v)})`);
   }
   return n;
+}
+
+function parseRate(v: string): number {
+  const what = 'requests per second per token: 0 (off) or a number of at least 1';
+  return checkRateLimit(parseNumber('--rate-limit', v, what), '--rate-limit');
+}
+
+function parseAuthFailureLimit(v: string): number {
+  const per = 'failed authentications per minute per client address';
+  return checkRateLimit(parseNumber('--auth-failure-limit', v, `${per}: 0 (off) or a number of at least 1`), '--auth-failure-limit', per);
+}
+
+/** Seconds as typed on the command line, in milliseconds. */
+function parseSeconds(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  return parseNumber(flag, v, 'a number of seconds, such as 30 or 2.5') * 1000;
+}
+
+/** The timeout flags, checked together (the headers timeout may not exceed the request timeout). */
+function parseTimeouts(o: { requestTimeout?: string; headersTimeout?: string; keepAliveTimeout?: string; shutdownTimeout?: string }): Timeouts {
+  const requestMs = parseSeconds('--request-timeout', o.requestTimeout);
+  const headersMs = parseSeconds('--headers-timeout', o.headersTimeout);
+  const keepAliveMs = parseSeconds('--keep-alive-timeout', o.keepAliveTimeout);
+  const shutdownMs = parseSeconds('--shutdown-timeout', o.shutdownTimeout);
+  return resolveTimeouts(
+    {
+      ...(requestMs !== undefined ? { requestMs } : {}),
+      ...(headersMs !== undefined ? { headersMs } : {}),
+      ...(keepAliveMs !== undefined ? { keepAliveMs } : {}),
+      ...(shutdownMs !== undefined ? { shutdownMs } : {}),
+    },
+    FLAG_NAMES,
+  );
+}
+
+interface ServeFlags {
+  db: string;
+  host: string;
+  port: string;
+  rateLimit: string;
+  authFailureLimit: string;
+  authFailureLimitLoopback?: boolean;
+  requestTimeout?: string;
+  headersTimeout?: string;
+  keepAliveTimeout?: string;
+  shutdownTimeout?: string;
 }
 
 /** Registers `serve` on the program. */
@@ -30,17 +87,50 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8787')
     .option(
       '--rate-limit <n>',
-      `requests per second per token, 0 is off (env APPREG_RATE_LIMIT)`,
+      'requests per second per token, 0 is off, else at least 1; counted per process, so N instances on one ' +
+        'database allow a token N times this (env APPREG_RATE_LIMIT)',
       process.env.APPREG_RATE_LIMIT ?? String(DEFAULT_RATE_LIMIT),
     )
-    .action(async (o: { db: string; host: string; port: string; rateLimit: string }) => {
+    .option(
+      '--auth-failure-limit <n>',
+      'requests with a missing or invalid token per minute per client address before it gets 429 ' +
+        '(without its token being looked up), 0 is off; per process',
+      String(DEFAULT_AUTH_FAILURE_LIMIT),
+    )
+    .option(
+      '--auth-failure-limit-loopback',
+      'apply --auth-failure-limit to loopback clients too (by default they are exempt, since behind a reverse proxy ' +
+        'on the same host every client arrives from 127.0.0.1)',
+    )
+    .option('--request-timeout <s>', `seconds for a whole request (headers and body) to arrive, else 408 (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})`)
+    .option(
+      '--headers-timeout <s>',
+      `seconds for the request headers to arrive, else 408; at most --request-timeout (default ${DEFAULT_HEADERS_TIMEOUT_MS / 1000})`,
+    )
+    .option('--keep-alive-timeout <s>', `seconds an idle keep-alive connection stays open (default ${DEFAULT_KEEP_ALIVE_TIMEOUT_MS / 1000})`)
+    .option(
+      '--shutdown-timeout <s>',
+      `seconds a stop waits for requests in flight before closing their connections, 0 is at once (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000})`,
+    )
+    .action(async (o: ServeFlags) => {
+      // Every flag is checked before anything starts, so a typo names its flag and nothing is left half-open.
+      const port = parsePort(o.port);
+      const rateLimit = parseRate(o.rateLimit);
+      const authFailureLimit = parseAuthFailureLimit(o.authFailureLimit);
+      const timeouts = parseTimeouts(o);
       // Loaded here, not at the top, so that other commands do not pay for loading the service.
       const { startService } = await import('../server/service');
       const service = await startService({
         db: o.db,
         host: o.host,
-        port: parsePort(o.port),
-        rateLimit: parseRate(o.rateLimit),
+        port,
+        rateLimit,
+        authFailureLimit,
+        authFailureLimitLoopback: o.authFailureLimitLoopback === true,
+        requestTimeoutMs: timeouts.requestMs,
+        headersTimeoutMs: timeouts.headersMs,
+        keepAliveTimeoutMs: timeouts.keepAliveMs,
+        shutdownTimeoutMs: timeouts.shutdownMs,
       });
       let stopping = false;
       const stop = (signal: NodeJS.Signals): void => {

@@ -50,7 +50,10 @@ export function etag(version: number): string {
 
 /**
  * Applies `If-Match` (RFC 9110 13.1.1): absent passes; `*` passes when the
- * object exists; otherwise one of the listed tags must be the current one.
+ * object exists; otherwise one of the listed tags must be the current one
+ * by strong comparison. A weak tag (`W/"1"`) never matches: it only claims
+ * an equivalent representation, and If-Match guards a write against lost
+ * updates, for which only the exact version will do.
  * @param current the current version, or undefined when the object does not exist
  */
 export function checkIfMatch(req: FastifyRequest, current: number | undefined, what: string): void {
@@ -62,10 +65,10 @@ export function checkIfMatch(req: FastifyRequest, current: number | undefined, w
   }
   if (tags.includes('*')) return;
   const want = etag(current);
-  if (tags.some((t) => t.replace(/^W\//, '') === want)) return;
+  if (tags.includes(want)) return;
   throw preconditionFailed(
     `${what} has changed since you read it: its ETag is ${want}, If-Match sent ${tags.join(', ') || '(nothing)'}. ` +
-      'Read it again, reapply your change, and retry.',
+      `Read it again, reapply your change, and retry${tags.some((t) => t.startsWith('W/')) ? ' (with the ETag as sent, not a weak W/ tag: If-Match compares strongly)' : ''}.`,
   );
 }
 
@@ -118,7 +121,8 @@ export interface RouteDoc {
 const COMMON_ERRORS: Record<number, string> = {
   400: 'malformed request (for example invalid JSON)',
   401: 'no token, or a token this service does not know',
-  429: 'this token is over its rate limit; retry after Retry-After seconds',
+  429: 'this token is over its rate limit, or this client address sent too many requests with a missing or invalid token; ' +
+    'retry after Retry-After seconds',
 };
 
 /** Builds the Fastify schema of a route from its documentation. */

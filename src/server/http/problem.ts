@@ -29,11 +29,13 @@ const KINDS = {
   forbidden: ['Forbidden', 403],
   'not-found': ['Not found', 404],
   conflict: ['Conflict', 409],
+  'request-timeout': ['Request timeout', 408],
   'precondition-failed': ['Precondition failed', 412],
   'payload-too-large': ['Payload too large', 413],
   'unsupported-media-type': ['Unsupported media type', 415],
   'invalid-request': ['Invalid request', 422],
   'too-many-requests': ['Too many requests', 429],
+  'request-header-fields-too-large': ['Request header fields too large', 431],
   'internal-error': ['Internal error', 500],
   unavailable: ['Service unavailable', 503],
 } as const satisfies Record<string, readonly [string, number]>;

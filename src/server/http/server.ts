@@ -1,19 +1,24 @@
 /**
  * The Fastify instance of the registration service: hooks (authentication,
- * rate limit, request log), body parsing, error mapping and the routes.
+ * rate limits, the id gate, request log), body parsing, error mapping,
+ * timeouts, and the routes.
  */
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Database } from '../storage/database';
 import { authenticate } from './auth';
 import { schemaOf } from './context';
-import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem';
-import { RateLimiter } from './ratelimit';
+import { checkRequestIds, unknownPathParams } from './ids';
+import { type Problem, PROBLEM_CONTENT_TYPE, ProblemError, type ProblemKind } from './problem';
+import { clientAddressKey, DEFAULT_AUTH_FAILURE_LIMIT, isLoopbackAddress, RateLimiter } from './ratelimit';
 import { appRoutes } from './routes/apps';
 import { consentRoutes } from './routes/consents';
 import { groupRoutes } from './routes/groups';
 import { tenantRoutes } from './routes/tenant';
 import { HealthOut } from './schemas';
+import { checkingIntervalMs, resolveTimeouts, type Timeouts } from './timeouts';
 
 /** Largest accepted request body. 60 callback URLs of 2048 characters fit with room to spare. */
 export const BODY_LIMIT = 256 * 1024;
@@ -21,10 +26,66 @@ export const BODY_LIMIT = 256 * 1024;
 /** Options of {@link buildServer}. */
 export interface BuildOptions {
   db: Database;
-  /** Requests per second per token; 0 is off. */
+  /** Requests per second per token; 0 is off, else at least 1. */
   rateLimit: number;
+  /** Failed authentications per minute per client address; 0 is off, else at least 1. Default {@link DEFAULT_AUTH_FAILURE_LIMIT}. */
+  authFailureLimit?: number;
+  /** Apply the failed-authentication limit to loopback clients too; default false (see {@link isLoopbackAddress}). */
+  authFailureLimitLoopback?: boolean;
+  /** Client and shutdown timeouts; default those of timeouts.ts. */
+  timeouts?: Timeouts;
   /** Where JSON log lines go; false for none. */
   log: NodeJS.WritableStream | false;
+}
+
+/** Milliseconds in a minute: the period of the failed-authentication limit. */
+const MINUTE_MS = 60_000;
+
+/** Problems for errors Node's HTTP parser reports before Fastify sees a request (see `clientErrorHandler`). */
+function clientErrorProblem(code: string | undefined, t: Timeouts): { kind: ProblemKind; detail: string } {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        kind: 'request-timeout',
+        detail: `The request did not arrive in time (headers within ${t.headersMs / 1000} s, the whole request within ${t.requestMs / 1000} s); ` +
+          'the connection is closed. Send the whole request without pausing.',
+      };
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        kind: 'request-header-fields-too-large',
+        detail: `The request line and headers are larger than the ${http.maxHeaderSize} bytes this service accepts; send fewer or shorter headers.`,
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { kind: 'payload-too-large', detail: 'The chunk extensions of the request body are too large; send the body without them.' };
+    default:
+      return {
+        kind: 'bad-request',
+        detail: `The request is not valid HTTP/1.1${code ? ` (${code})` : ''}; the connection is closed. Check the request line and headers.`,
+      };
+  }
+}
+
+/**
+ * Writes a problem document straight to a socket, as a whole HTTP/1.1
+ * response that closes the connection.
+ */
+function writeRawProblem(socket: Socket, problem: Problem): void {
+  const body = JSON.stringify(problem);
+  const head = [
+    `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status] ?? problem.title}`,
+    `content-type: ${PROBLEM_CONTENT_TYPE}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    '',
+  ].join('\r\n');
+  // Destroy once written; a client that does not read at all is dropped after a second regardless.
+  const force = setTimeout(() => socket.destroy(), 1000);
+  force.unref();
+  socket.end(head + body, () => {
+    clearTimeout(force);
+    socket.destroy();
+  });
 }
 
 function sendProblem(reply: FastifyReply, err: ProblemError): FastifyReply {
@@ -56,6 +117,9 @@ function problemFromError(err: FastifyError): ProblemError | undefined {
 
 /** Builds the service (not yet listening). */
 export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> {
+  const timeouts = opts.timeouts ?? resolveTimeouts();
+  // Set right below; the client error handler only runs once the server listens.
+  let log: FastifyInstance['log'] | undefined;
   const app = Fastify({
     logger: {
       level: opts.log === false ? 'silent' : 'info',
@@ -68,6 +132,30 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // Slow or stalled clients are cut off (see timeouts.ts). The headers
+    // timeout and the period of Node's timeout check are not Fastify options:
+    // only the http.Server constructor takes them, through `http`.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: checkingIntervalMs(timeouts),
+    },
+    // Node answers a malformed request, oversized headers (431) and a timeout
+    // (408) itself, before any route: answer those as problem documents too.
+    clientErrorHandler: (err, socket) => {
+      // A reset connection, or one already gone, has nobody to answer.
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const { kind, detail } = clientErrorProblem(err.code, timeouts);
+      const problem = new ProblemError(kind, detail).problem;
+      // The code only: err.rawPacket holds the raw request, which may carry a token.
+      log?.info({ status: problem.status, code: err.code }, 'client error');
+      // As Node does: never write into a response that has already started on this connection.
+      const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && !(inFlight?.headersSent ?? false)) writeRawProblem(socket, problem);
+      else socket.destroy();
+    },
     forceCloseConnections: 'idle',
     // Our own onRequest hook answers while closing, as a problem document like every other error.
     return503OnClosing: false,
@@ -79,6 +167,18 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
       }
       return void sendProblem(reply, problemFromError(err) ?? new ProblemError('bad-request', 'The request cannot be parsed.'));
     },
+  });
+
+  log = app.log;
+
+  // Every path parameter must be in the id table (ids.ts), so that no route
+  // can reach storage with an unchecked id: a new route with a new parameter
+  // fails here, at startup, until the table says what its ids look like.
+  app.addHook('onRoute', (route) => {
+    const unknown = unknownPathParams(route.url);
+    if (unknown.length > 0) {
+      throw new Error(`bug: route ${route.url} has path parameters ${unknown.join(', ')} that PATH_ID_PARAMS in src/server/http/ids.ts does not know`);
+    }
   });
 
   // Validation runs in the handlers, after authorization (see authz.ts for the order of checks);
@@ -102,6 +202,8 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   app.decorateRequest('principal', null);
   app.decorateRequest('rawBody', undefined);
   const limiter = new RateLimiter(opts.rateLimit);
+  const authFailureLimit = opts.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT;
+  const authFailures = new RateLimiter(authFailureLimit, () => Date.now(), MINUTE_MS);
 
   // Set when close() begins. Requests still arriving on open connections
   // (keep-alive, pipelined) are refused so that the in-flight ones can finish.
@@ -117,7 +219,28 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
       });
     }
     if (req.routeOptions.config.public === true || req.is404) return;
-    const principal = await authenticate(opts.db, req.headers.authorization);
+    // An address over its failed-authentication limit is refused before its
+    // token is even looked up: guessing costs the guesser, not the database.
+    // Loopback clients are left alone unless asked: behind a reverse proxy on
+    // the same host they are everyone, and one bad client would lock out all.
+    const address = opts.authFailureLimitLoopback === true || !isLoopbackAddress(req.ip) ? clientAddressKey(req.ip) : undefined;
+    const blocked = address === undefined ? { allowed: true as const } : authFailures.peek(address);
+    if (!blocked.allowed) {
+      throw new ProblemError(
+        'too-many-requests',
+        `This address sent more than ${authFailureLimit} requests with a missing or invalid token in a minute; ` +
+          `retry after ${blocked.retryAfterSeconds} s with a valid token.`,
+        { headers: { 'retry-after': String(blocked.retryAfterSeconds) } },
+      );
+    }
+    let principal;
+    try {
+      principal = await authenticate(opts.db, req.headers.authorization);
+    } catch (err) {
+      // Only failures count: a client that authenticates is never slowed by this.
+      if (address !== undefined && err instanceof ProblemError && err.status === 401) authFailures.take(address);
+      throw err;
+    }
     req.principal = principal;
     const d = limiter.take(principal.token_id);
     if (!d.allowed) {
@@ -125,6 +248,14 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
         headers: { 'retry-after': String(d.retryAfterSeconds) },
       });
     }
+  });
+
+  // The id gate (ids.ts): after authentication (401 comes first, and an
+  // outsider learns nothing), before the body is read and before any handler
+  // can pass an id to storage.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (req.routeOptions.config.public !== true && !req.is404) checkRequestIds(req);
+    return payload;
   });
 
   app.addHook('onResponse', async (req, reply) => {

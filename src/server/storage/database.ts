@@ -92,6 +92,30 @@ export function tenantTransaction<T>(db: Database, tenantId: string, fn: (tx: Tr
   });
 }
 
+/** Options of {@link Database.close}. */
+export interface CloseOptions {
+  /** How long to wait for work in flight before cutting it off, ms; default: as long as it takes. */
+  graceMs?: number;
+}
+
+/**
+ * Resolves when `work` settles or after `ms` (true if it settled in time).
+ * `ms` undefined waits for `work` alone.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number | undefined): Promise<boolean> {
+  const settled = work.then(() => true, () => true);
+  if (ms === undefined) return settled;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A database connection (pool) with transactions. */
 export interface Database extends SqlExecutor {
   /**
@@ -99,8 +123,12 @@ export interface Database extends SqlExecutor {
    * it throws. Every change the service makes goes through here.
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
-  /** Closes the connection(s); waits for nothing else. */
-  close(): Promise<void>;
+  /**
+   * Closes the connection(s). Work in flight (a transaction, a query) is
+   * waited for; with `graceMs`, only that long, then it is cut off (rolled
+   * back, its connection closed) so that a shutdown cannot hang on it.
+   */
+  close(opts?: CloseOptions): Promise<void>;
 }
 
 /** True when `db` names a PostgreSQL database rather than a SQLite file. */

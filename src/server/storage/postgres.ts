@@ -3,7 +3,16 @@
  * both dialects and numbered here; the service never puts a literal `?` in SQL.
  */
 import { Pool, types as pgTypes, type PoolClient } from 'pg';
-import { openTransaction, type Database, type Dialect, type SqlExecutor, type SqlValue, type Transaction } from './database';
+import {
+  type CloseOptions,
+  openTransaction,
+  settlesWithin,
+  type Database,
+  type Dialect,
+  type SqlExecutor,
+  type SqlValue,
+  type Transaction,
+} from './database';
 
 const dialect: Dialect = {
   name: 'postgres',
@@ -73,9 +82,14 @@ function executor(q: Queryable): SqlExecutor {
 class PostgresDatabase implements Database {
   readonly dialect = dialect;
   private readonly direct: SqlExecutor;
+  /** Clients checked out of the pool right now (transactions and single queries), to cut off on a bounded close. */
+  private readonly busy = new Set<PoolClient>();
+  private ending: Promise<void> | undefined;
 
   constructor(private readonly pool: Pool) {
     this.direct = executor(pool);
+    pool.on('acquire', (client) => this.busy.add(client));
+    pool.on('release', (_err, client) => this.busy.delete(client));
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -116,8 +130,18 @@ class PostgresDatabase implements Database {
     }
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  async close(opts: CloseOptions = {}): Promise<void> {
+    // pool.end() waits for every checked-out client to come back, so a
+    // transaction stuck on a lock would hold a shutdown forever.
+    this.ending ??= this.pool.end();
+    if (await settlesWithin(this.ending, opts.graceMs)) return this.ending;
+    // Out of grace: end the busy connections. Their queries fail, their
+    // transactions roll back on the server (locks released), the requests
+    // they served get errors nobody reads, and the pool can finish ending.
+    for (const client of [...this.busy]) {
+      client.end().catch(() => undefined);
+    }
+    return this.ending;
   }
 }
 

@@ -11,7 +11,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { openTransaction, type Database, type Dialect, type SqlExecutor, type SqlValue, type Transaction } from './database';
+import {
+  type CloseOptions,
+  openTransaction,
+  settlesWithin,
+  type Database,
+  type Dialect,
+  type SqlExecutor,
+  type SqlValue,
+  type Transaction,
+} from './database';
 
 const dialect: Dialect = {
   name: 'sqlite',
@@ -89,8 +98,33 @@ class SqliteDatabase implements Database {
     });
   }
 
-  async close(): Promise<void> {
-    await this.serialize(async () => this.db.close());
+  async close(opts: CloseOptions = {}): Promise<void> {
+    const queued = this.serialize(async () => {
+      if (this.db.open) this.db.close();
+    });
+    if (await settlesWithin(queued, opts.graceMs)) return queued;
+    // Out of grace: a transaction still holds the queue (its request was cut
+    // off). Closing the connection under it rolls it back; its next statement
+    // fails, which nobody reads any more.
+    if (this.db.open) this.db.close();
+    return undefined;
+  }
+}
+
+/**
+ * Creates a database file that does not exist yet with mode 0600, so that
+ * only the service's user can read it (it holds token and secret hashes and
+ * the audit log). SQLite gives the -wal and -shm files it creates next to it
+ * the mode of the main file, so they are 0600 too. An existing file keeps
+ * its mode: an operator who made it readable to a backup group meant it.
+ */
+function createPrivately(file: string): void {
+  try {
+    // 'wx' fails if the file exists, so an existing database is never touched;
+    // the mode is masked by the umask, which can only take bits away.
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 
@@ -102,6 +136,8 @@ export function openSqlite(file: string): Database {
       throw new Error(`cannot open database ${JSON.stringify(file)}: directory ${dir} does not exist`);
     }
   }
+  // ':memory:' and URI names ('file:...') name no plain file to create.
+  if (file !== ':memory:' && file !== '' && !file.startsWith('file:')) createPrivately(file);
   const db = new BetterSqlite3(file);
   // WAL lets operator commands and the service use the file at the same time;
   // the busy timeout makes them wait for each other instead of failing.
