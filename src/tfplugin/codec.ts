@@ -24,6 +24,7 @@
 import type { ExtensionCodec as ExtensionCodecT } from '@msgpack/msgpack';
 import { type AttributePath, type TfType, type TfValue, Unknown, isUnknown } from './types';
 import { CodecError, defineOwn, inferType, parseType, typeToJson } from './tftype';
+import { decodeTerraformMsgpack } from './msgpack-decode';
 import type { DynamicValue } from './wire';
 
 /** msgpack extension type Terraform uses for an unknown value. */
@@ -34,7 +35,11 @@ export const REFINED_UNKNOWN_EXT = 12;
 type Msgpack = typeof import('@msgpack/msgpack');
 let msgpack: { lib: Msgpack; codec: ExtensionCodecT } | undefined;
 
-/** Loaded on first use so that a provider start does not pay for it before the handshake. */
+/**
+ * The encoder, loaded on first use so that a provider start does not pay for
+ * it before the handshake. Decoding is ours (msgpack-decode.ts): the
+ * library's decoder refuses the map key `__proto__`, which Terraform may send.
+ */
 function lib(): { lib: Msgpack; codec: ExtensionCodecT } {
   if (!msgpack) {
     const m = require('@msgpack/msgpack') as Msgpack;
@@ -45,13 +50,17 @@ function lib(): { lib: Msgpack; codec: ExtensionCodecT } {
       encode: (input) => (isUnknown(input) ? new Uint8Array([0]) : null),
       decode: () => Unknown.value,
     });
-    codec.register({ type: REFINED_UNKNOWN_EXT, encode: () => null, decode: () => Unknown.value });
     msgpack = { lib: m, codec };
   }
   return msgpack;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeExtension(type: number): unknown {
+  if (type === UNKNOWN_EXT || type === REFINED_UNKNOWN_EXT) return Unknown.value;
+  throw new Error(`unknown msgpack extension type ${type}`);
+}
 
 function describe(raw: unknown): string {
   if (raw === null) return 'null';
@@ -217,10 +226,9 @@ function toRaw(value: TfValue | undefined, type: TfType, path: AttributePath, fo
 
 /** Decodes Terraform's msgpack encoding of a value of `type`. */
 export function decodeMsgpack(bytes: Uint8Array, type: TfType): TfValue {
-  const { lib: m, codec } = lib();
   let raw: unknown;
   try {
-    raw = m.decode(bytes, { extensionCodec: codec });
+    raw = decodeTerraformMsgpack(bytes, decodeExtension);
   } catch (err) {
     throw new CodecError(`malformed msgpack: ${(err as Error).message}`);
   }

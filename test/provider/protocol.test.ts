@@ -142,6 +142,23 @@ describe('provider executable over the plugin protocol', () => {
     createdPrivate = out.private;
   });
 
+  it('takes any map key Terraform allows, "__proto__" included, as data', async () => {
+    // A plain JavaScript object would take this key as its prototype; Terraform sends it as a map key.
+    const triggers: Obj = {};
+    Object.defineProperty(triggers, '__proto__', { value: '2', enumerable: true, writable: true, configurable: true });
+    const config = clientConfig({ name: 'Billing Portal Two', scope: 'group', rotation_triggers: triggers });
+    expect(await p.validateResourceConfig(CLIENT, config)).toEqual([]);
+    const plan = await p.plan(CLIENT, created, config, createdPrivate);
+    expect(plan.action).toBe('update');
+    const out = await p.apply(CLIENT, created, config, createdPrivate);
+    const s = out.newState as Obj;
+    expect(Object.getPrototypeOf(s.rotation_triggers)).toBe(Object.prototype);
+    expect(Object.entries(s.rotation_triggers as Obj)).toEqual([['__proto__', '2']]);
+    expect(s.secret_version).toBe((created.secret_version as number) + 1);
+    created = s;
+    createdPrivate = out.private;
+  });
+
   it('imports an app without its secret', async () => {
     const [imported] = await p.import(CLIENT, created.id as string);
     const s = imported!.state as Obj;

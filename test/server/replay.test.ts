@@ -90,7 +90,7 @@ describe.each(BACKENDS)('replays on %s', (backend) => {
     }
   });
 
-  it('stored replays are sealed with the service key too: the Idempotency-Key alone cannot open them', async () => {
+  it('stored replays need the caller\'s token to open: neither the Idempotency-Key nor a copy of the database opens them', async () => {
     const key = `intent-${Date.now()}-c`;
     const first = await create(appBody(), key);
     const secret = first.json.client_secret as string;
@@ -105,8 +105,15 @@ describe.each(BACKENDS)('replays on %s', (backend) => {
       expect(rows).toHaveLength(1);
       const row = rows[0]!;
       expect(row.response).not.toContain(secret);
-      // What the old scheme needed (key and its hash) no longer opens the record.
+      // A derived key is guessable from the app's row, and the service key is in the same database:
+      // neither alone nor together do they open the record. With the caller's token they do.
+      const serverKey = keys.find((k) => k.name === 'idempotency-replay-v1')!.material;
       expect(() => open(key, row.key_hash, row.response)).toThrow();
+      expect(() => open(`${serverKey}\n${key}`, row.key_hash, row.response)).toThrow();
+      expect(JSON.parse(open(`${serverKey}\n${admin}\n${key}`, row.key_hash, row.response)).body.client_secret).toBe(secret);
+      // And the token is not stored either, only the hash it is looked up by.
+      const tokenRows = await db.all<Record<string, unknown>>('SELECT * FROM tokens');
+      expect(JSON.stringify(tokenRows)).not.toContain(admin);
     } finally {
       await db.close();
     }

@@ -10,6 +10,11 @@ import { ProblemError } from './problem';
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined when the header has another form. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+}
+
 /** Resolves the caller of a request, or throws 401. */
 export async function authenticate(db: SqlExecutor, authorization: string | undefined): Promise<Principal> {
   if (authorization === undefined || authorization.trim() === '') {
@@ -17,13 +22,13 @@ export async function authenticate(db: SqlExecutor, authorization: string | unde
       headers: { 'www-authenticate': 'Bearer realm="appreg"' },
     });
   }
-  const m = BEARER.exec(authorization);
-  if (!m) {
+  const token = bearerToken(authorization);
+  if (token === undefined) {
     throw new ProblemError('unauthorized', 'The Authorization header must have the form "Bearer <token>".', {
       headers: { 'www-authenticate': 'Bearer realm="appreg", error="invalid_request"' },
     });
   }
-  const principal = await principalForTokenHash(db, hashCredential(m[1]!));
+  const principal = await principalForTokenHash(db, hashCredential(token));
   if (!principal) {
     throw new ProblemError('unauthorized', 'The bearer token is not valid for this service.', {
       headers: { 'www-authenticate': 'Bearer realm="appreg", error="invalid_token"' },

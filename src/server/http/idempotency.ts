@@ -18,10 +18,12 @@
  * create after the app was deleted makes a new app, never a dead one.
  *
  * The stored answer may hold a client secret. It is sealed with AES-256-GCM
- * under a key derived (HKDF) from both the Idempotency-Key and the service's
- * replay key (made once, kept in the database; see keys.ts), and the
- * Idempotency-Key itself is stored only as a hash. Keys derived from an
- * intent are guessable, so the Idempotency-Key alone never opens a replay.
+ * under a key derived (HKDF) from the Idempotency-Key, the caller's bearer
+ * token and the service's replay key (made once, kept in the database; see
+ * keys.ts); the Idempotency-Key is stored only as a hash, the token only as
+ * the hash it is looked up by. Keys derived from an intent are guessable
+ * from the app's own row, so neither the key alone nor a copy of the
+ * database opens a replay: that takes the token the caller holds.
  * Keys are per token: another caller's identical key is a different record.
  */
 import type { FastifyRequest } from 'fastify';
@@ -38,6 +40,7 @@ import {
   purgeIdempotency,
 } from '../storage/repo';
 import { etag } from './context';
+import { bearerToken } from './auth';
 import { ProblemError } from './problem';
 
 /** How long an answer is replayed. */
@@ -70,6 +73,8 @@ export interface Outcome extends StoredResponse {
 /** The key of one request, resolved. */
 export interface IdempotencyContext {
   key: string;
+  /** The caller's bearer token: part of the sealing material, never stored or logged. */
+  bearer: string;
   keyHash: string;
   tokenId: string;
   fingerprint: string;
@@ -88,8 +93,11 @@ export function idempotencyContext(req: FastifyRequest, p: Principal): Idempoten
   if (!KEY_SHAPE.test(key)) {
     throw new ProblemError('bad-request', 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID; send one header only.');
   }
+  const bearer = bearerToken(req.headers.authorization);
+  if (bearer === undefined) throw new Error('bug: idempotent request without a bearer token');
   return {
     key,
+    bearer,
     keyHash: sha256(`${p.token_id}\n${key}`),
     tokenId: p.token_id,
     // The bytes as sent: a retry sends the same ones, and hashing them cannot
@@ -101,9 +109,15 @@ export function idempotencyContext(req: FastifyRequest, p: Principal): Idempoten
 /** Thrown inside a transaction that lost the race to claim a key; the caller retries. */
 class ClaimLost extends Error {}
 
-/** The material a replay is sealed under: the service's replay key and the caller's Idempotency-Key. */
+/**
+ * The material a replay is sealed under: the service's replay key, the
+ * caller's bearer token and its Idempotency-Key. The database holds the
+ * first, only a hash of the token, and (for keys derived from an intent)
+ * everything needed to guess the last; without the token a copy of the
+ * database opens no replay.
+ */
 function sealingMaterial(replayKey: string, ctx: IdempotencyContext): string {
-  return `${replayKey}\n${ctx.key}`;
+  return `${replayKey}\n${ctx.bearer}\n${ctx.key}`;
 }
 
 async function replay(tx: SqlExecutor, ctx: IdempotencyContext, t: string, tenantId: string, replayKey: string): Promise<Outcome | undefined> {
