@@ -298,11 +298,17 @@ export function groupMembers(pgid: number): number[] {
   }
 }
 
+/** When a run's process group gets SIGKILL: after a time, or as soon as a condition holds (polled every 5 ms). */
+export interface KillAt {
+  killAfterMs?: number;
+  killWhen?: () => boolean;
+}
+
 /**
- * Runs a program in its own process group. With `killAfterMs` the whole
- * group (Terraform and its provider children) gets SIGKILL after that long.
+ * Runs a program in its own process group. With `killAfterMs` or `killWhen`
+ * the whole group (Terraform and its provider children) gets SIGKILL.
  */
-export function runGroup(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number; timeoutMs?: number }): Promise<Run> {
+export function runGroup(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } & KillAt): Promise<Run> {
   installExitHook();
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -322,17 +328,24 @@ export function runGroup(cmd: string, args: readonly string[], opts: { cwd?: str
     };
     const timers: NodeJS.Timeout[] = [];
     if (opts.killAfterMs !== undefined) timers.push(setTimeout(kill, opts.killAfterMs));
+    const when = opts.killWhen;
+    if (when) {
+      const poll = setInterval(() => {
+        if (!killed && when()) kill();
+      }, 5);
+      timers.push(poll);
+    }
     // A hard bound on every run, so no trial can hang.
     timers.push(setTimeout(kill, opts.timeoutMs ?? 10 * 60_000));
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e) => {
-      timers.forEach(clearTimeout);
+      timers.forEach((t) => clearTimeout(t));
       liveGroups.delete(pgid);
       reject(e);
     });
     child.on('close', async (code, signal) => {
-      timers.forEach(clearTimeout);
+      timers.forEach((t) => clearTimeout(t));
       const ms = Date.now() - started;
       let survivors = groupMembers(pgid);
       if (survivors.length > 0) {
@@ -442,10 +455,10 @@ export class ServiceProcess {
     return this.logText;
   }
 
-  /** The request lines of its log. */
-  requests(): Array<{ method: string; path: string; status: number }> {
+  /** The request lines of its log, from character `since` of it on (see {@link logs}). */
+  requests(since = 0): Array<{ method: string; path: string; status: number }> {
     const out: Array<{ method: string; path: string; status: number }> = [];
-    for (const line of this.logText.split('\n')) {
+    for (const line of this.logText.slice(since).split('\n')) {
       if (!line.includes('"msg":"request"')) continue;
       try {
         const j = JSON.parse(line) as { method: string; path: string; status: number };
@@ -643,16 +656,21 @@ export class Workspace {
   }
 
   /** Runs `terraform <args>`; never throws on a non-zero exit. */
-  async run(args: string[], opts: { killAfterMs?: number; endpoint?: string; showsState?: boolean } = {}): Promise<Run> {
+  async run(args: string[], opts: KillAt & { endpoint?: string; showsState?: boolean } = {}): Promise<Run> {
     const env = opts.endpoint ? { ...this.env, APPREG_ENDPOINT: opts.endpoint } : this.env;
-    const r = await runGroup('terraform', args, { cwd: this.dir, env, ...(opts.killAfterMs !== undefined ? { killAfterMs: opts.killAfterMs } : {}) });
+    const r = await runGroup('terraform', args, {
+      cwd: this.dir,
+      env,
+      ...(opts.killAfterMs !== undefined ? { killAfterMs: opts.killAfterMs } : {}),
+      ...(opts.killWhen !== undefined ? { killWhen: opts.killWhen } : {}),
+    });
     // `terraform show -json` prints the state with its sensitive values by design:
     // only its stderr is output a user would see in a pipeline log.
     this.outputs.push(`$ terraform ${args.join(' ')}\n${opts.showsState ? '' : r.stdout}\n${r.stderr}`);
     return r;
   }
 
-  apply(opts: { killAfterMs?: number; endpoint?: string } = {}): Promise<Run> {
+  apply(opts: KillAt & { endpoint?: string } = {}): Promise<Run> {
     return this.run(['apply', '-auto-approve', '-no-color', '-input=false'], opts);
   }
 

@@ -5,7 +5,9 @@
  * does not know, every confidential client's secret in state accepted by the
  * service at the service's secret version.
  *
- * Each trial has a fresh workspace and a fresh group, so the counts are per
+ * Two of three kills come after a random number of the service's creates or
+ * rotations (where answers can be lost), the third at a random moment of the
+ * whole apply. Each trial has a fresh workspace and a fresh group, so the counts are per
  * trial. Terraform keeps its state in an HTTP state backend served by the
  * trial (a save is atomic, as with every remote backend a pipeline uses);
  * with `localState` it is a local terraform.tfstate, which Terraform
@@ -165,7 +167,7 @@ export async function killTrial(sizes: KillSizes, evidence: Evidence, rng: Rng):
     }
     createMs ||= 10_000;
     rotateMs ||= 10_000;
-    progress(`kill: ${sizes.clients} clients apply in ${createMs} ms, rotate in ${rotateMs} ms (the kill comes at a random moment within that)`);
+    progress(`kill: ${sizes.clients} clients apply in ${createMs} ms, rotate in ${rotateMs} ms (a third of the kills come at a random moment within that, the rest after a random number of writes)`);
     f.info('typical apply time (ms)', createMs, `rotation apply: ${rotateMs} ms`);
 
     const total: KillCounts = { duplicates: 0, orphans: 0, versionMismatch: 0, secretBad: 0, stateWithoutApp: 0, missingFromState: 0 };
@@ -181,20 +183,27 @@ export async function killTrial(sizes: KillSizes, evidence: Evidence, rng: Rng):
       const ws = new Workspace(dir, `trial-${i}`, { endpoint: svc.url, token: tenant.adminToken, ...stateAt(`trial-${i}`) });
       await ws.init();
       ws.write(killConfig(groupId, sizes.clients));
-      let delay: number;
       if (rotation) {
         const first = await ws.apply();
         if (first.code !== 0) (firstApplyFailures++, notes.push(`trial ${i} first apply: ${firstError(first)}`));
         ws.write(killConfig(groupId, sizes.clients, `round ${i}`));
-        delay = Math.floor(rng.next() * rotateMs);
-      } else {
-        delay = Math.floor(rng.next() * createMs);
       }
-      const before = svc.requests().length;
-      const killed = await ws.apply({ killAfterMs: delay });
+      const logFrom = svc.logs().length;
+      // Polled every few milliseconds during the apply: parse only this apply's part of the log.
+      const writesSoFar = () => svc.requests(logFrom).filter((r) => r.method === 'POST' && r.status < 300).length;
+      // Every third trial dies at a random moment of the whole apply (refresh and plan included);
+      // the others after a random number of the service's creates or rotations, so that most kills
+      // land where answers can be lost: a uniform moment mostly falls before the first write.
+      const expected = rotation ? sizes.clients - Math.floor(sizes.clients / 5) : sizes.clients;
+      const byTime = i % 3 === 2;
+      const delay = Math.floor(rng.next() * (rotation ? rotateMs : createMs));
+      const afterWrites = 1 + Math.floor(rng.next() * expected);
+      const started = Date.now();
+      const killed = await ws.apply(byTime ? { killAfterMs: delay } : { killWhen: () => writesSoFar() >= afterWrites });
+      const killedAt = byTime ? `at ${String(delay).padStart(5)} ms` : `after write ${afterWrites} (${Date.now() - started} ms)`;
       await sleep(100); // the service's log lines of the last answers
       // Creates and rotations the service did for the killed apply: answers that may be lost.
-      const writes = svc.requests().slice(before).filter((r) => r.method === 'POST' && r.status < 300).length;
+      const writes = writesSoFar();
       writesInKilled += writes;
       if (writes > 0) trialsWithWrites++;
       const hit = killed.killed && killed.signal === 'SIGKILL';
@@ -216,12 +225,12 @@ export async function killTrial(sizes: KillSizes, evidence: Evidence, rng: Rng):
       const follow = await ws.apply();
       if (follow.code !== 0) {
         followUpFailures++;
-        notes.push(`trial ${i} (${rotation ? 'rotation' : 'create'}, killed at ${delay} ms) follow-up apply: ${firstError(follow)}`);
+        notes.push(`trial ${i} (${rotation ? 'rotation' : 'create'}, killed ${killedAt}) follow-up apply: ${firstError(follow)}`);
       }
       const counts = compareKillState(sizes.clients, appsOfGroup(db, groupId), await ws.stateResources(), evidence);
       for (const k of Object.keys(total) as Array<keyof KillCounts>) total[k] += counts[k];
       progress(
-        `kill ${i + 1}/${sizes.trials} ${rotation ? 'rotation' : 'create  '} killed at ${String(delay).padStart(5)} ms${hit ? '' : ' (had finished)'} after ${writes} ${rotation ? 'rotations' : 'creates'}: ` +
+        `kill ${i + 1}/${sizes.trials} ${rotation ? 'rotation' : 'create  '} killed ${killedAt}${hit ? '' : ' (had finished)'} after ${writes} ${rotation ? 'rotations' : 'creates'}: ` +
           `follow-up ${follow.code === 0 ? 'ok' : 'FAILED'}; ${JSON.stringify(counts)}`,
       );
       ws.searchInto(evidence, `kill trial ${i}`);
