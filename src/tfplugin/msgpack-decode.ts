@@ -17,7 +17,9 @@ import { defineOwn } from './tftype';
 /** What the decoder does with a msgpack extension: returns the value it stands for. */
 export type ExtensionDecoder = (type: number, data: Uint8Array) => unknown;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it (by default TextDecoder drops it as a byte
+// order mark, which would change the value, e.g. hide it from the callback URL rule).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Deeper nesting than any Terraform schema has: a bound so that hostile input cannot exhaust the stack. */
 const MAX_DEPTH = 512;

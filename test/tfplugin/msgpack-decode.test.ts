@@ -39,6 +39,13 @@ describe('msgpack decoder', () => {
     }), { numRuns: 2000 });
   });
 
+  it('keeps a leading U+FEFF in a string (it is data, not a byte order mark)', () => {
+    for (const text of ['\ufeffhttps://example.com/cb', '\ufeff', 'a\ufeff']) {
+      const bytes = encode({ k: text, l: [text] });
+      expect(decodeTerraformMsgpack(bytes, noExt)).toEqual({ k: text, l: [text] });
+    }
+  });
+
   it('reads the long forms (16- and 32-bit lengths) of strings, arrays and maps', () => {
     const big = { s: 'x'.repeat(70_000), a: Array.from({ length: 70_000 }, (_, i) => i % 3), m: Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i])) };
     const bytes = encode(big);
