@@ -130,13 +130,8 @@ export function resolveAllowInsecureHttp(config: ConfigObject, env: ProviderEnv)
  * @param origin what to call the value in messages
  */
 export function checkProviderEndpoint(endpoint: string, allowInsecureHttp: boolean, origin = 'endpoint'): Diagnostic[] {
-  let u: URL;
-  try {
-    u = new URL(endpoint);
-  } catch {
-    return [error('Invalid provider endpoint', `${origin} must be an http or https URL such as https://appreg.example.com (got ${JSON.stringify(endpoint)}).`, ['endpoint'])];
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+  const u = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+  if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
     return [error('Invalid provider endpoint', `${origin} must be an http or https URL such as https://appreg.example.com (got ${JSON.stringify(endpoint)}).`, ['endpoint'])];
   }
   if (u.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHostname(u.hostname)) {
