@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 // The admin module only, not the HTTP service: operator commands start faster without Fastify.
-import { adminGroupAdd, adminInit, adminTenantSet, adminTokenCreate } from '../server/admin';
+import { adminGroupAdd, adminGroupList, adminInit, adminTenantSet, adminTokenCreate, adminTokenList, adminTokenRevoke } from '../server/admin';
 import type { Role } from '../rules';
 
 const DB_HELP = 'SQLite file, or a postgres:// URL (env APPREG_DB)';
@@ -45,10 +45,19 @@ export function registerAdmin(program: Command): void {
       print(await adminGroupAdd(o.db, { tenant: o.tenant, name: o.name }));
     });
 
+  group
+    .command('list')
+    .description('print {"groups":[{"id","name","created_at"}]}: the groups of the tenant, oldest first')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .action(async (o: { db: string; tenant: string }) => {
+      print(await adminGroupList(o.db, { tenant: o.tenant }));
+    });
+
   const token = admin.command('token').description('API tokens');
   token
     .command('create')
-    .description('create a token and print {"token"}; it is shown once')
+    .description('create a token and print {"id","token"}; the token is shown once, the id is what "token list" shows and "token revoke" takes')
     .option('--db <db>', DB_HELP, DEFAULT_DB)
     .requiredOption('--tenant <name>', 'tenant name')
     .requiredOption('--role <role>', 'tenant_security_admin, group_admin or auditor')
@@ -59,6 +68,36 @@ export function registerAdmin(program: Command): void {
         role: o.role as Role, // checked by adminTokenCreate, with a message listing the roles
         ...(o.group !== undefined ? { group: o.group } : {}),
       }));
+    });
+
+  token
+    .command('list')
+    .description(
+      'print {"tokens":[{"id","role","group_id","group_name","created_at","last_used_at","revoked_at"}]}, oldest first; ' +
+        'never a token or its hash. last_used_at is recorded to the minute (null: never used)',
+    )
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .option('--group <group>', 'only the tokens of this group (name)')
+    .option('--role <role>', 'only tokens of this role: tenant_security_admin, group_admin or auditor')
+    .option('--include-revoked', 'list revoked tokens too (with revoked_at)', false)
+    .action(async (o: { db: string; tenant: string; group?: string; role?: string; includeRevoked: boolean }) => {
+      print(await adminTokenList(o.db, {
+        tenant: o.tenant,
+        includeRevoked: o.includeRevoked,
+        ...(o.group !== undefined ? { group: o.group } : {}),
+        ...(o.role !== undefined ? { role: o.role } : {}),
+      }));
+    });
+
+  token
+    .command('revoke')
+    .description('revoke a token by id and print {"revoked": id}; its next request gets 401 on every instance')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--id <id>', 'token id (tok_..., from "token create" or "token list")')
+    .action(async (o: { db: string; tenant: string; id: string }) => {
+      print(await adminTokenRevoke(o.db, { tenant: o.tenant, id: o.id }));
     });
 
   const tenant = admin.command('tenant').description('tenant settings');

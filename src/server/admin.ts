@@ -15,6 +15,11 @@ import {
   insertGroup,
   insertTenant,
   insertToken,
+  listGroups,
+  listTokens,
+  revokeToken,
+  getToken,
+  type TokenRecord,
   updateTenantSettings,
 } from './storage/repo';
 
@@ -80,7 +85,7 @@ export async function adminInit(db: string, o: { tenant: string; sso?: boolean }
         before: null,
         after: { name: tenant.name, ...settingsJson(tenant) },
       });
-      const token = await issueToken(tx, tenant, 'tenant_security_admin', null, actor);
+      const { token } = await issueToken(tx, tenant, 'tenant_security_admin', null, actor);
       return { tenant_id: tenant.id, token };
     }),
   );
@@ -92,7 +97,7 @@ async function issueToken(
   role: Role,
   groupId: string | null,
   actor: ReturnType<typeof operator>,
-): Promise<string> {
+): Promise<{ id: string; token: string }> {
   const token = newToken();
   const id = newId('tok');
   await insertToken(tx, { id, tenant_id: tenant.id, role, group_id: groupId, token_hash: hashCredential(token), created_at: now() });
@@ -105,7 +110,7 @@ async function issueToken(
     before: null,
     after: { token_id: id, role, group_id: groupId },
   });
-  return token;
+  return { id, token };
 }
 
 /** Adds a group to a tenant. Group names are unique per tenant. */
@@ -139,14 +144,19 @@ export async function adminGroupAdd(db: string, o: { tenant: string; name: strin
   );
 }
 
+function checkRole(role: string): void {
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new AdminError(`role must be one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`);
+  }
+}
+
 /**
  * Creates a token. A `group_admin` needs `group` (a group NAME); the other
- * roles are tenant-wide and take none.
+ * roles are tenant-wide and take none. Returns the token (shown this once)
+ * and its public id, which `token list` shows and `token revoke` takes.
  */
-export async function adminTokenCreate(db: string, o: { tenant: string; role: Role; group?: string }): Promise<{ token: string }> {
-  if (!(ROLES as readonly string[]).includes(o.role)) {
-    throw new AdminError(`role must be one of ${ROLES.join(', ')} (got ${JSON.stringify(o.role)})`);
-  }
+export async function adminTokenCreate(db: string, o: { tenant: string; role: Role; group?: string }): Promise<{ id: string; token: string }> {
+  checkRole(o.role);
   if (o.role === 'group_admin' && (o.group === undefined || o.group === '')) {
     throw new AdminError('a group_admin token needs --group <group name>');
   }
@@ -165,7 +175,7 @@ export async function adminTokenCreate(db: string, o: { tenant: string; role: Ro
         }
         groupId = g.id;
       }
-      return { token: await issueToken(tx, tenant, o.role, groupId, operator('admin token create')) };
+      return issueToken(tx, tenant, o.role, groupId, operator('admin token create'));
     }),
   );
 }
@@ -193,6 +203,125 @@ export async function adminTenantSet(db: string, o: { tenant: string; sso: boole
         });
       }
       return { tenant_id: tenant.id, sso_enabled: o.sso };
+    }),
+  );
+}
+
+/** A group as `appreg admin group list` prints it. */
+export interface GroupListEntry {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+/** The groups of one tenant, oldest first. */
+export async function adminGroupList(db: string, o: { tenant: string }): Promise<{ groups: GroupListEntry[] }> {
+  return withDb(db, async (d) => {
+    const tenant = await tenantNamed(d, o.tenant);
+    const groups: GroupListEntry[] = [];
+    // Keyset pages, as the API walks them, so a tenant with many groups is not one giant read.
+    for (let after = 0; ;) {
+      const page = await listGroups(d, { tenantId: tenant.id, after, limit: 500 });
+      for (const g of page) groups.push({ id: g.id, name: g.name, created_at: g.created_at });
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.seq;
+    }
+    return { groups };
+  });
+}
+
+/**
+ * A token as `appreg admin token list` prints it: who it is, never what it
+ * is (no token value, no hash).
+ */
+export interface TokenListEntry {
+  id: string;
+  role: Role;
+  group_id: string | null;
+  group_name: string | null;
+  created_at: string;
+  /** The last request it authenticated, to the minute; null when never used. */
+  last_used_at: string | null;
+  /** When it was revoked; null for a live token (revoked ones are listed only on request). */
+  revoked_at: string | null;
+}
+
+function tokenEntry(t: TokenRecord): TokenListEntry {
+  // Field by field, so nothing is added to the output by accident.
+  return {
+    id: t.id,
+    role: t.role,
+    group_id: t.group_id,
+    group_name: t.group_name,
+    created_at: t.created_at,
+    last_used_at: t.last_used_at,
+    revoked_at: t.revoked_at,
+  };
+}
+
+/**
+ * The tokens of one tenant, oldest first, optionally of one group (by NAME)
+ * or one role. Revoked tokens are left out unless `includeRevoked`.
+ */
+export async function adminTokenList(
+  db: string,
+  o: { tenant: string; group?: string; role?: string; includeRevoked?: boolean },
+): Promise<{ tokens: TokenListEntry[] }> {
+  if (o.role !== undefined) checkRole(o.role);
+  return withDb(db, async (d) => {
+    const tenant = await tenantNamed(d, o.tenant);
+    let groupId: string | undefined;
+    if (o.group !== undefined) {
+      const g = await getGroupByName(d, tenant.id, o.group);
+      if (!g) {
+        throw new AdminError(`tenant ${JSON.stringify(o.tenant)} has no group named ${JSON.stringify(o.group)}; "appreg admin group list" shows its groups`);
+      }
+      groupId = g.id;
+    }
+    const rows = await listTokens(d, {
+      tenantId: tenant.id,
+      ...(groupId !== undefined ? { groupId } : {}),
+      ...(o.role !== undefined ? { role: o.role as Role } : {}),
+      includeRevoked: o.includeRevoked === true,
+    });
+    return { tokens: rows.map(tokenEntry) };
+  });
+}
+
+/**
+ * Revokes a token by its public id. The row is kept, marked revoked, so the
+ * audit events it wrote still name a known token; authentication refuses it
+ * from the next request on, in every instance (tokens are not cached). The
+ * revocation is itself an audit event of the `operator` actor.
+ */
+export async function adminTokenRevoke(db: string, o: { tenant: string; id: string }): Promise<{ revoked: string }> {
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      const tenant = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(tenant.id);
+      const before = await getToken(tx, tenant.id, o.id);
+      if (!before) {
+        throw new AdminError(`tenant ${JSON.stringify(o.tenant)} has no token with id ${JSON.stringify(o.id)}; "appreg admin token list" shows the ids`);
+      }
+      if (before.revoked_at !== null) {
+        throw new AdminError(`token ${o.id} was already revoked at ${before.revoked_at}; nothing changed`);
+      }
+      const at = now();
+      if (!(await revokeToken(tx, o.id, at))) {
+        // Another operator revoked it between the read and the write (PostgreSQL; SQLite serializes both).
+        throw new AdminError(`token ${o.id} was revoked by someone else just now; nothing changed`);
+      }
+      const state = (revokedAt: string | null): object => ({ token_id: before.id, role: before.role, group_id: before.group_id, revoked_at: revokedAt });
+      await recordAudit(tx, {
+        tenant_id: tenant.id,
+        actor: operator('admin token revoke'),
+        action: 'token.revoke',
+        target_type: 'token',
+        target_id: before.id,
+        before: state(null),
+        after: state(at),
+      });
+      return { revoked: before.id };
     }),
   );
 }

@@ -16,5 +16,15 @@ export {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from './service';
 export type { ServiceOptions, RunningService } from './service';
-export { adminInit, adminGroupAdd, adminTokenCreate, adminTenantSet, AdminError } from './admin';
+export {
+  adminInit,
+  adminGroupAdd,
+  adminGroupList,
+  adminTokenCreate,
+  adminTokenList,
+  adminTokenRevoke,
+  adminTenantSet,
+  AdminError,
+} from './admin';
+export type { GroupListEntry, TokenListEntry } from './admin';
 export type { Role } from '../rules';

@@ -108,7 +108,9 @@ describe.each([['sqlite'], ['postgres']] as Array<[Backend]>)('bin/appreg on %s'
     const group = json(await appreg(['admin', 'group', 'add', '--db', db, '--tenant', 'acme', '--name', 'payments']));
     expect(Object.keys(group)).toEqual(['group_id']);
     const groupAdmin = json(await appreg(['admin', 'token', 'create', '--db', db, '--tenant', 'acme', '--role', 'group_admin', '--group', 'payments']));
-    expect(Object.keys(groupAdmin)).toEqual(['token']);
+    // The id is public: "token list" shows it and "token revoke" takes it.
+    expect(Object.keys(groupAdmin)).toEqual(['id', 'token']);
+    expect(groupAdmin.id).toMatch(/^tok_/);
     const auditor = json(await appreg(['admin', 'token', 'create', '--db', db, '--tenant', 'acme', '--role', 'auditor']));
     const sso = json(await appreg(['admin', 'tenant', 'set', '--db', db, '--tenant', 'acme', '--sso', 'true']));
     expect(sso).toEqual({ tenant_id: init.tenant_id, sso_enabled: true });

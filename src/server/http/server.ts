@@ -235,7 +235,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     }
     let principal;
     try {
-      principal = await authenticate(opts.db, req.headers.authorization);
+      principal = await authenticate(opts.db, req.headers.authorization, (err) => req.log.warn({ err }, 'could not record the token\'s last use'));
     } catch (err) {
       // Only failures count: a client that authenticates is never slowed by this.
       if (address !== undefined && err instanceof ProblemError && err.status === 401) authFailures.take(address);

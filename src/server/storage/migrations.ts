@@ -102,6 +102,16 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE idempotency_keys ADD COLUMN target_app_id TEXT;
   ALTER TABLE idempotency_keys ADD COLUMN target_secret_version INTEGER
   `,
+  // 3: token bookkeeping for operators (`appreg admin token list/revoke`).
+  // Tokens have had a stable public id (tokens.id, "tok_...") since 1, so
+  // existing rows need none. last_used_at is written at most about once a
+  // minute per token (see http/auth.ts); revoked_at marks a revoked token
+  // instead of deleting it, so audit events that name it as their actor
+  // still resolve to a role and group. Both start NULL for existing tokens.
+  `
+  ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+  ALTER TABLE tokens ADD COLUMN revoked_at TEXT
+  `,
 ];
 
 /** Splits a migration into statements; none of ours contains a `;` inside a literal. */

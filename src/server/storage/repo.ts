@@ -151,11 +151,114 @@ export async function insertToken(
   ]);
 }
 
-/** The principal of the token with this hash, if any. */
-export async function principalForTokenHash(x: SqlExecutor, tokenHash: string): Promise<Principal | undefined> {
-  const r = await x.get<Row>('SELECT id, tenant_id, role, group_id FROM tokens WHERE token_hash = ?', [tokenHash]);
+/** A token that authenticates a request, and when it last did (null: never). */
+export interface TokenAuth {
+  principal: Principal;
+  last_used_at: string | null;
+}
+
+/**
+ * The principal of the live (not revoked) token with this hash, if any. Read
+ * from the database on every request, with no cache, so a revocation by any
+ * process takes effect on the next request of every instance.
+ */
+export async function principalForTokenHash(x: SqlExecutor, tokenHash: string): Promise<TokenAuth | undefined> {
+  const r = await x.get<Row>(
+    'SELECT id, tenant_id, role, group_id, last_used_at FROM tokens WHERE token_hash = ? AND revoked_at IS NULL',
+    [tokenHash],
+  );
   if (!r) return undefined;
-  return { token_id: str(r.id), tenant_id: str(r.tenant_id), role: str(r.role) as Role, group_id: strOrNull(r.group_id) };
+  return {
+    principal: { token_id: str(r.id), tenant_id: str(r.tenant_id), role: str(r.role) as Role, group_id: strOrNull(r.group_id) },
+    last_used_at: strOrNull(r.last_used_at),
+  };
+}
+
+/**
+ * Records that a token was used at `at`, unless its stored time is already
+ * `staleBefore` or later. The condition is in the statement itself, so of
+ * several instances that see the same stale value at once only the first
+ * writes; the others change no row.
+ * @returns true when the row was written
+ */
+export async function touchToken(x: SqlExecutor, id: string, at: string, staleBefore: string): Promise<boolean> {
+  const changed = await x.run(
+    'UPDATE tokens SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < ?)',
+    [at, id, staleBefore],
+  );
+  return changed === 1;
+}
+
+/** A token as operators see it: never its value or hash. */
+export interface TokenRecord {
+  id: string;
+  tenant_id: string;
+  role: Role;
+  group_id: string | null;
+  /** The group's name; null for tenant-wide roles. */
+  group_name: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+// Named columns, never `*`: the hash must not leave this module by accident.
+const TOKEN_COLUMNS = 't.id, t.tenant_id, t.role, t.group_id, g.name AS group_name, t.created_at, t.last_used_at, t.revoked_at';
+
+function tokenFrom(r: Row): TokenRecord {
+  return {
+    id: str(r.id),
+    tenant_id: str(r.tenant_id),
+    role: str(r.role) as Role,
+    group_id: strOrNull(r.group_id),
+    group_name: strOrNull(r.group_name),
+    created_at: str(r.created_at),
+    last_used_at: strOrNull(r.last_used_at),
+    revoked_at: strOrNull(r.revoked_at),
+  };
+}
+
+/**
+ * One token of a tenant by id (revoked ones included). Not locked: a change
+ * of it ({@link revokeToken}) states its own condition.
+ */
+export async function getToken(x: SqlExecutor, tenantId: string, id: string): Promise<TokenRecord | undefined> {
+  const r = await x.get<Row>(
+    `SELECT ${TOKEN_COLUMNS} FROM tokens t LEFT JOIN app_groups g ON g.id = t.group_id WHERE t.tenant_id = ? AND t.id = ?`,
+    [tenantId, id],
+  );
+  return r ? tokenFrom(r) : undefined;
+}
+
+/** A tenant's tokens, oldest first, optionally of one group or role; revoked ones only when asked. */
+export async function listTokens(
+  x: SqlExecutor,
+  f: { tenantId: string; groupId?: string; role?: Role; includeRevoked?: boolean },
+): Promise<TokenRecord[]> {
+  const where = ['t.tenant_id = ?'];
+  const params: SqlValue[] = [f.tenantId];
+  if (f.groupId !== undefined) {
+    where.push('t.group_id = ?');
+    params.push(f.groupId);
+  }
+  if (f.role !== undefined) {
+    where.push('t.role = ?');
+    params.push(f.role);
+  }
+  if (f.includeRevoked !== true) where.push('t.revoked_at IS NULL');
+  const rows = await x.all<Row>(
+    `SELECT ${TOKEN_COLUMNS} FROM tokens t LEFT JOIN app_groups g ON g.id = t.group_id WHERE ${where.join(' AND ')} ORDER BY t.created_at, t.id`,
+    params,
+  );
+  return rows.map(tokenFrom);
+}
+
+/**
+ * Marks a live token revoked at `at`; authentication refuses it from then on.
+ * @returns false when it was already revoked (or does not exist)
+ */
+export async function revokeToken(x: SqlExecutor, id: string, at: string): Promise<boolean> {
+  return (await x.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1;
 }
 
 // ---- apps -------------------------------------------------------------------
