@@ -6,3 +6,11 @@ export * as tenantOauthSetting from './tenant-oauth-setting';
 export * as dataAppregGroup from './data-appreg-group';
 export * as dataAppregOauthClient from './data-appreg-oauth-client';
 export * as provider from './provider';
+
+// Every class, config interface and helper at the package root too (added by scripts/generate.ts).
+export * from './app-consent';
+export * from './oauth-client';
+export * from './tenant-oauth-setting';
+export * from './data-appreg-group';
+export * from './data-appreg-oauth-client';
+export * from './provider';

@@ -1,12 +1,14 @@
 /**
- * `npm run check:generated`: regenerates the cdktf bindings from src/schema
- * (in a temp dir) and fails when the committed `provider/` differs in any
- * byte, or has a file too many or too few. CI runs it so that a schema change
+ * `npm run check:generated`: regenerates both flavours of bindings from
+ * src/schema (in a temp dir) and fails when the committed `provider/` (cdktf)
+ * or `provider-cdktn/` (cdktn) differs in any byte, or has a file too many or
+ * too few; their package.json files included, so a package cannot ship with
+ * another version than the provider's. CI runs it so that a schema change
  * cannot ship without its bindings, and a hand edit of a binding cannot ship
  * at all.
  */
 import * as path from 'path';
-import { bindingsDir, findRepoRoot, readBindings, renderBindings, type GeneratedFiles } from './generate';
+import { bindingsDir, findRepoRoot, FLAVOURS, readBindings, renderBindings, type GeneratedFiles } from './generate';
 
 /** What to do about any difference; CI logs end with it. */
 export const FIX_HINT = 'To fix: run npm run generate and commit the result (never edit the generated files by hand).';
@@ -44,16 +46,21 @@ export function compareBindings(expected: GeneratedFiles, actual: GeneratedFiles
   return problems;
 }
 
-/** Regenerates the bindings and lists every difference from the committed ones (empty: up to date). */
+/** Regenerates every flavour of bindings and lists every difference from the committed ones under `root` (empty: up to date). */
 export async function checkGenerated(root: string = findRepoRoot()): Promise<string[]> {
-  const dir = bindingsDir(root);
-  return compareBindings(await renderBindings(), readBindings(dir), path.relative(root, dir).split(path.sep).join('/'));
+  const problems: string[] = [];
+  for (const flavour of FLAVOURS) {
+    const dir = bindingsDir(root, flavour);
+    const expected = await renderBindings(undefined, undefined, undefined, flavour);
+    problems.push(...compareBindings(expected, readBindings(dir), path.relative(root, dir).split(path.sep).join('/')));
+  }
+  return problems;
 }
 
 /** The failure message for a list of differences. */
 export function describeProblems(problems: readonly string[]): string {
   return [
-    `The cdktf bindings are out of date with src/schema (${problems.length} difference${problems.length === 1 ? '' : 's'}):`,
+    `The generated bindings (cdktf and cdktn) are out of date with src/schema (${problems.length} difference${problems.length === 1 ? '' : 's'}):`,
     ...problems.map((p) => `  ${p}`),
     FIX_HINT,
   ].join('\n');
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stdout.write('cdktf bindings are up to date with src/schema.\n');
+  process.stdout.write('cdktf and cdktn bindings are up to date with src/schema.\n');
 }
 
 if (require.main === module) {

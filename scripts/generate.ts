@@ -1,12 +1,19 @@
 /**
- * `npm run generate`: writes the cdktf bindings (`provider/`, or whatever
- * `codeMakerOutput` in `cdktf.json` names) from the appreg schema.
+ * `npm run generate`: writes the bindings from the appreg schema, two
+ * flavours of the same classes:
+ * - cdktf (`@appreg/provider-cdktf`) into `provider/` (or whatever
+ *   `codeMakerOutput` in `cdktf.json` names), with `@cdktf/provider-generator`;
+ * - cdktn (`@appreg/provider-cdktn`, CDK Terrain, the community fork of
+ *   cdktf) into `provider-cdktn/`, with `@cdktn/provider-generator`.
+ * Each folder is also an npm package (its package.json is generated here, so
+ * its version is this checkout's and cannot drift); scripts/release/bindings.ts
+ * compiles and packs it.
  *
  * `cdktf get` would start Terraform, download the provider and ask it for
  * `terraform providers schema -json`. We own that schema
  * (`terraformSchemaDocument()` in src/schema returns exactly that JSON), so we
- * hand it straight to the generator `cdktf get` uses
- * (`@cdktf/provider-generator`): no Terraform, no registry, no network.
+ * hand it straight to the generator `cdktf get` (or `cdktn get`) uses: no
+ * Terraform, no registry, no network.
  *
  * The output must be byte-for-byte reproducible, because CI regenerates it
  * and fails on any difference (`scripts/check-generated.ts`): nothing here may
@@ -19,16 +26,68 @@ import * as path from 'path';
 import { PROVIDER_ADDRESS, PROVIDER_SOURCE, terraformSchemaDocument } from '../src/schema';
 import { VERSION } from '../src/version';
 
-type GeneratorModule = typeof import('@cdktf/provider-generator/lib/get/generator/provider-generator');
-type CommonsModule = typeof import('@cdktf/commons');
-type CodeMakerModule = { CodeMaker: new () => ConstructorParameters<GeneratorModule['TerraformProviderGenerator']>[0] };
-type GeneratorSchema = ConstructorParameters<GeneratorModule['TerraformProviderGenerator']>[1];
+type CdktfGeneratorModule = typeof import('@cdktf/provider-generator/lib/get/generator/provider-generator');
+type CdktnGeneratorModule = typeof import('@cdktn/provider-generator/build/get/generator/provider-generator');
+type CdktfCommons = typeof import('@cdktf/commons');
+type CdktnCommons = typeof import('@cdktn/commons');
 
 /** The `terraform providers schema -json` document the bindings are generated from. */
 export type SchemaDocument = ReturnType<typeof terraformSchemaDocument>;
 
 /** Generated files by path relative to the output folder (`/`-separated), in sorted order. */
 export type GeneratedFiles = ReadonlyMap<string, string>;
+
+/** The construct libraries the bindings are generated for. */
+export type Flavour = 'cdktf' | 'cdktn';
+
+/** Every flavour, in the order `npm run generate` writes and the check reports them. */
+export const FLAVOURS: readonly Flavour[] = ['cdktf', 'cdktn'];
+
+/** What differs between the flavours; everything else is the same code path. */
+export interface FlavourSpec {
+  /** npm package name of the bindings. */
+  readonly packageName: string;
+  /** The construct library the generated code imports (`import * as cdktf from 'cdktf'`). */
+  readonly library: string;
+  /** Its long name, for the README and the package description. */
+  readonly libraryTitle: string;
+  /** The generator package and the module in it that holds `TerraformProviderGenerator` (the package root would load jsii-pacmak). */
+  readonly generatorPackage: string;
+  readonly generatorModule: string;
+  /** The commons package the generator was built against (targets and constraints). */
+  readonly commonsPackage: string;
+  /** Peer dependencies of the package: the user's app brings its own library and constructs, so there is one copy of each. */
+  readonly peerDependencies: Readonly<Record<string, string>>;
+  /** The command a user runs to synthesize (for the README). */
+  readonly synthCommand: string;
+}
+
+/** The two flavours. The peer ranges are the libraries' own: cdktn 0.24 accepts constructs >=10.6.0 <10.8.0. */
+export const FLAVOUR_SPECS: Readonly<Record<Flavour, FlavourSpec>> = {
+  cdktf: {
+    packageName: '@appreg/provider-cdktf',
+    library: 'cdktf',
+    libraryTitle: 'CDK for Terraform (cdktf)',
+    generatorPackage: '@cdktf/provider-generator',
+    generatorModule: './lib/get/generator/provider-generator',
+    commonsPackage: '@cdktf/commons',
+    peerDependencies: { cdktf: '^0.21.0', constructs: '^10.4.2' },
+    synthCommand: 'cdktf synth',
+  },
+  cdktn: {
+    packageName: '@appreg/provider-cdktn',
+    library: 'cdktn',
+    libraryTitle: 'CDK Terrain (cdktn)',
+    generatorPackage: '@cdktn/provider-generator',
+    generatorModule: './build/get/generator/provider-generator',
+    commonsPackage: '@cdktn/commons',
+    peerDependencies: { cdktn: '^0.24.0', constructs: '>=10.6.0 <10.8.0' },
+    synthCommand: 'cdktn synth',
+  },
+};
+
+/** Folder of the cdktn bindings, next to `provider/`. cdktn has no config file in this repository to name it. */
+export const CDKTN_BINDINGS_FOLDER = 'provider-cdktn';
 
 /**
  * First line of every generated source file. "Code generated ... DO NOT EDIT."
@@ -39,7 +98,7 @@ export const GENERATED_BANNER =
 
 /**
  * The generator writes `lazy-index.ts` for jsii packages (a `package.json`
- * `exports` trick); our bindings are plain TypeScript imported by path, so
+ * `exports` trick); our packages are plain TypeScript compiled with tsc, so
  * it would only be dead code.
  */
 const DROPPED_FILES = new Set(['lazy-index.ts']);
@@ -48,49 +107,76 @@ const DROPPED_FILES = new Set(['lazy-index.ts']);
 export function findRepoRoot(from: string = __dirname): string {
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
     // package.json alone is not enough: compiling src/version.ts copies it into
-    // dist/, so from dist/scripts/ the nearest one is dist/package.json.
+    // dist/, so from dist/scripts/ the nearest one is dist/package.json; and each
+    // bindings folder has its own package.json now.
     if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'tsconfig.json'))) return dir;
     if (path.dirname(dir) === dir) throw new Error(`No folder with package.json and tsconfig.json found above ${from}`);
   }
 }
 
-/** Where the bindings live: `codeMakerOutput` of `cdktf.json`, so the generator and cdktf agree on one folder. */
-export function bindingsDir(root: string = findRepoRoot()): string {
+/**
+ * Where the bindings of `flavour` live. cdktf: `codeMakerOutput` of
+ * `cdktf.json`, so the generator and cdktf agree on one folder. cdktn:
+ * `provider-cdktn/`.
+ */
+export function bindingsDir(root: string = findRepoRoot(), flavour: Flavour = 'cdktf'): string {
+  if (flavour === 'cdktn') return path.join(root, CDKTN_BINDINGS_FOLDER);
   const configPath = path.join(root, 'cdktf.json');
   const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { codeMakerOutput?: unknown };
   const out = config.codeMakerOutput;
   if (typeof out !== 'string' || out === '' || path.isAbsolute(out) || path.normalize(out).startsWith('..')) {
     throw new Error(`${configPath}: codeMakerOutput must be a folder inside the repository, found ${JSON.stringify(out)}`);
   }
+  if (path.normalize(out) === CDKTN_BINDINGS_FOLDER) throw new Error(`${configPath}: codeMakerOutput must not be ${CDKTN_BINDINGS_FOLDER}, the folder of the cdktn bindings`);
   return path.join(root, out);
 }
 
 /**
- * Loads the generator without the side effects of `@cdktf/commons`: loading
- * it runs `terraform version` (its result is never used for generation, and
- * Terraform need not be installed) and its error path reports to HashiCorp's
- * checkpoint service (and writes a projectId into cdktf.json). The variables
- * are read at load time, so they are restored right after.
+ * The part of a provider-generator package this script uses.
+ * `@cdktn/provider-generator` is a fork of `@cdktf/provider-generator` with the
+ * same API; {@link loadGenerator} checks that both real modules fit this shape.
  */
-function loadGenerator(): { generator: GeneratorModule; commons: CommonsModule; codemaker: CodeMakerModule } {
+interface GeneratorApi {
+  generator: { TerraformProviderGenerator: new (code: never, schema: never) => { generate(target: never): void; save(outdir: string): Promise<void> } };
+  commons: {
+    ConstructsMakerProviderTarget: new (constraint: never, language: never) => { readonly name: string };
+    TerraformProviderConstraint: new (spec: string) => unknown;
+    Language: { TYPESCRIPT: unknown };
+  };
+  codemaker: { CodeMaker: new () => unknown };
+}
+
+/**
+ * Loads the generator of `flavour` without the side effects of its commons
+ * package: loading it runs `terraform version` (its result is never used for
+ * generation, and Terraform need not be installed), and a failure of that
+ * reports to a telemetry service and writes a projectId into cdktf.json.
+ *
+ * `TERRAFORM_BINARY_NAME` is read at load time, so it is restored right after.
+ * `CHECKPOINT_DISABLE` stays set for the rest of the process: @cdktn/commons
+ * reads it only when the report is sent, a few ticks after the failed spawn,
+ * and it turns off nothing but that report.
+ */
+function loadGenerator(flavour: Flavour): GeneratorApi {
+  const spec = FLAVOUR_SPECS[flavour];
+  process.env.CHECKPOINT_DISABLE = '1';
   const overrides: Record<string, string> = {
-    CHECKPOINT_DISABLE: '1',
-    // A name that cannot exist: the spawn fails at once and quietly, instead of running Terraform.
+    // A name that cannot exist: the spawn fails at once, instead of running Terraform.
     TERRAFORM_BINARY_NAME: 'appreg-generate-does-not-run-terraform',
   };
   const saved = Object.fromEntries(Object.keys(overrides).map((k) => [k, process.env[k]]));
   Object.assign(process.env, overrides);
   try {
-    // The package root would also load the jsii/jsii-pacmak toolchain (only needed for
-    // non-TypeScript targets, not installed); the generator class lives in this module.
     // Resolving codemaker and commons from the generator's own location uses the exact
-    // copies it was built against.
-    const fromGenerator = createRequire(require.resolve('@cdktf/provider-generator/package.json'));
-    return {
-      generator: fromGenerator('./lib/get/generator/provider-generator') as GeneratorModule,
-      commons: fromGenerator('@cdktf/commons') as CommonsModule,
-      codemaker: fromGenerator('codemaker') as CodeMakerModule,
+    // copies it was built against (each generator pins its own codemaker).
+    const fromGenerator = createRequire(require.resolve(`${spec.generatorPackage}/package.json`));
+    // The casts name the real module types, so the assignment checks that they fit GeneratorApi.
+    const api: GeneratorApi = {
+      generator: fromGenerator(spec.generatorModule) as CdktfGeneratorModule | CdktnGeneratorModule,
+      commons: fromGenerator(spec.commonsPackage) as CdktfCommons | CdktnCommons,
+      codemaker: fromGenerator('codemaker') as GeneratorApi['codemaker'],
     };
+    return api;
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
@@ -138,62 +224,143 @@ interface BindingClass {
   terraformType: string;
 }
 
-function bindingClasses(files: ReadonlyMap<string, string>): BindingClass[] {
+function bindingClasses(files: ReadonlyMap<string, string>, library: string): BindingClass[] {
   const kinds = { TerraformProvider: 'provider', TerraformResource: 'resource', TerraformDataSource: 'data source' } as const;
+  const classPattern = new RegExp(`^export class (\\w+) extends ${library}\\.(TerraformProvider|TerraformResource|TerraformDataSource) \\{`, 'm');
   const out: BindingClass[] = [];
   for (const [rel, content] of files) {
     const folder = rel.match(/^([^/]+)\/index\.ts$/)?.[1];
     if (folder === undefined) continue;
-    const cls = content.match(/^export class (\w+) extends cdktf\.(TerraformProvider|TerraformResource|TerraformDataSource) \{/m);
+    const cls = content.match(classPattern);
     const type = content.match(/public static readonly tfResourceType = "([^"]+)";/);
-    if (!cls || !type) throw new Error(`Generated ${rel} has no construct class; has @cdktf/provider-generator changed its output?`);
+    if (!cls || !type) throw new Error(`Generated ${rel} has no construct class; has the ${library} provider generator changed its output?`);
     out.push({ folder, className: cls[1]!, kind: kinds[cls[2] as keyof typeof kinds], terraformType: type[1]! });
   }
   const order = { provider: 0, resource: 1, 'data source': 2 };
   return out.sort((a, b) => order[a.kind] - order[b.kind] || (a.folder < b.folder ? -1 : 1));
 }
 
-function readme(source: string, classes: readonly BindingClass[]): string {
-  const rows = classes.map(
-    (c) => `| ${c.kind} \`${c.terraformType}\` | \`${c.className}\` | \`${c.folder}/\` |`,
-  );
+/**
+ * The generator's index exports one namespace per type (`oauthClient.OauthClient`,
+ * as the prebuilt cdktf providers do). A package is imported by name, so the
+ * classes are exported from the root as well: `import { OauthClient } from
+ * '@appreg/provider-cdktf'`. The namespaces stay for code written against them.
+ * Names must not clash across modules (`export *` would silently drop a
+ * clash for JavaScript and fail in TypeScript), so a clash stops generation.
+ */
+function flatIndex(index: string, files: ReadonlyMap<string, string>): string {
+  const modules = [...index.matchAll(/^export \* as \w+ from '(\.\/[^']+)';$/gm)].map((m) => m[1]!);
+  if (modules.length === 0) throw new Error('Generated index.ts exports no namespaces; has the provider generator changed its output?');
+  const owner = new Map<string, string>();
+  for (const mod of modules) {
+    const rel = `${mod.slice(2).replace(/\/index$/, '')}/index.ts`;
+    const content = files.get(rel);
+    if (content === undefined) throw new Error(`Generated index.ts exports ${mod}, which was not generated`);
+    for (const m of content.matchAll(/^export (?:declare )?(?:abstract )?(?:class|interface|function|const|enum|type) (\w+)/gm)) {
+      const clash = owner.get(m[1]!);
+      if (clash !== undefined) throw new Error(`Generated ${rel} and ${clash} both export ${m[1]}; the package root cannot export both`);
+      owner.set(m[1]!, rel);
+    }
+  }
   return [
-    `# cdktf bindings for \`${source}\``,
+    index.replace(/\n*$/, '\n'),
+    '// Every class, config interface and helper at the package root too (added by scripts/generate.ts).',
+    ...modules.map((mod) => `export * from '${mod}';`),
     '',
-    'Generated by `npm run generate` (scripts/generate.ts) from the schema in `src/schema`, with',
-    '`@cdktf/provider-generator`, the generator `cdktf get` uses. Do not edit these files: change',
-    '`src/schema` and regenerate. CI regenerates them and fails when they differ',
-    '(`npm run check:generated`, `test/generate`).',
+  ].join('\n');
+}
+
+/** The generated package.json of a bindings folder: the version is this checkout's, which is also the provider version the bindings pin. */
+function packageJson(flavour: Flavour, source: string, version: string): string {
+  const spec = FLAVOUR_SPECS[flavour];
+  const pkg = {
+    name: spec.packageName,
+    version,
+    description: `${spec.libraryTitle} bindings for the appreg Terraform provider (${source} ${version}), generated from its schema`,
+    license: 'MPL-2.0',
+    main: 'index.js',
+    types: 'index.d.ts',
+    // What scripts/release/bindings.ts compiles into its staging folder; the .ts sources stay in the repository.
+    files: ['**/*.js', '**/*.d.ts', '**/README.md'],
+    peerDependencies: spec.peerDependencies,
+    engines: { node: '>=20' },
+  };
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+function readme(flavour: Flavour, source: string, version: string, classes: readonly BindingClass[]): string {
+  const spec = FLAVOUR_SPECS[flavour];
+  const tarball = `${spec.packageName.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+  const peers = Object.entries(spec.peerDependencies).map(([name, range]) => `${name}@'${range}'`);
+  const rows = classes.map((c) => `| ${c.kind} \`${c.terraformType}\` | \`${c.className}\` | \`${c.folder}/\` |`);
+  const [provider, ...others] = classes;
+  const resource = others.find((c) => c.terraformType === 'appreg_oauth_client' && c.kind === 'resource');
+  return [
+    `# ${spec.packageName}: ${spec.libraryTitle} bindings for \`${source}\``,
+    '',
+    `The classes of the appreg Terraform provider ${version} for ${spec.library} apps. They pin`,
+    `\`${source}\` version \`${version}\` in \`required_providers\`, so install that provider.`,
+    '',
+    '## Install',
+    '',
+    `The package is a tarball of the appreg release (\`npm run release\`), \`${tarball}\`.`,
+    `Install it into your app together with its peer dependencies:`,
+    '',
+    '```sh',
+    `npm install ./${tarball} ${peers.join(' ')}`,
+    '```',
+    '',
+    '## Use',
+    '',
+    '```ts',
+    `import { App, TerraformStack } from '${spec.library}';`,
+    `import { ${[provider?.className, resource?.className].filter((n) => n !== undefined).join(', ')} } from '${spec.packageName}';`,
+    '```',
+    '',
+    `Every class is exported from the package root; \`${spec.packageName}/<folder>\` imports one folder.`,
     '',
     '| Terraform | class | folder |',
     '|---|---|---|',
     ...rows,
     '',
+    '## Where this comes from',
+    '',
+    'Generated by `npm run generate` (scripts/generate.ts) from the schema in `src/schema`, with',
+    `\`${spec.generatorPackage}\`, the generator \`${spec.library} get\` uses. Do not edit these files: change`,
+    '`src/schema` and regenerate. CI regenerates them and fails when they differ',
+    '(`npm run check:generated`, `test/generate`).',
+    '',
   ].join('\n');
 }
 
 /**
- * Generates the bindings for `source` from `schema` and returns them in
- * memory, ready to write or compare. Works in a private temp dir that is
- * removed afterwards; no path of it leaks into the result.
+ * Generates the bindings of `flavour` for `source` from `schema` and returns
+ * them in memory, ready to write or compare: the TypeScript sources, the
+ * READMEs and the package.json of the package. Works in a private temp dir
+ * that is removed afterwards; no path of it leaks into the result.
  */
 export async function renderBindings(
   schema: SchemaDocument = terraformSchemaDocument(),
   source: string = PROVIDER_SOURCE,
   version: string = VERSION,
+  flavour: Flavour = 'cdktf',
 ): Promise<GeneratedFiles> {
-  const { generator, commons, codemaker } = loadGenerator();
+  const spec = FLAVOUR_SPECS[flavour];
+  const { generator, commons, codemaker } = loadGenerator(flavour);
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-generate-'));
   try {
     // What `cdktf get` passes: the schema plus the provider's version, which the bindings write
     // into `required_providers` on synth. `cdktf deploy` refuses a stack without one, so the
     // bindings name the version of this checkout and are regenerated with each release.
     const withVersion = { ...canonical(schema), provider_versions: { [PROVIDER_ADDRESS]: version } };
-    const gen = new generator.TerraformProviderGenerator(new codemaker.CodeMaker(), withVersion as unknown as GeneratorSchema);
+    const gen = new generator.TerraformProviderGenerator(new codemaker.CodeMaker() as never, withVersion as never);
     // Exactly what `cdktf get` builds for a `terraformProviders: ["appreg/appreg@~> <major>.<minor>"]` entry.
     const [major, minor] = version.split('.');
-    const target = new commons.ConstructsMakerProviderTarget(new commons.TerraformProviderConstraint(`${source}@~> ${major}.${minor}`), commons.Language.TYPESCRIPT);
-    gen.generate(target);
+    const target = new commons.ConstructsMakerProviderTarget(
+      new commons.TerraformProviderConstraint(`${source}@~> ${major}.${minor}`) as never,
+      commons.Language.TYPESCRIPT as never,
+    );
+    gen.generate(target as never);
     await gen.save(staging);
 
     // The generator writes `providers/<name>/...`; the bindings folder holds one provider only,
@@ -201,7 +368,7 @@ export async function renderBindings(
     const written = listFiles(staging);
     const prefix = `providers/${target.name}/`;
     const stray = written.filter((f) => !f.startsWith(prefix));
-    if (stray.length > 0) throw new Error(`@cdktf/provider-generator wrote unexpected files: ${stray.join(', ')}`);
+    if (stray.length > 0) throw new Error(`${spec.generatorPackage} wrote unexpected files: ${stray.join(', ')}`);
 
     const files = new Map<string, string>();
     for (const rel of written) {
@@ -209,13 +376,19 @@ export async function renderBindings(
       if (DROPPED_FILES.has(relInProvider)) continue;
       files.set(relInProvider, fs.readFileSync(path.join(staging, rel), 'utf8'));
     }
-    files.set('README.md', readme(source, bindingClasses(files)));
+    const index = files.get('index.ts');
+    if (index === undefined) throw new Error(`${spec.generatorPackage} wrote no index.ts`);
+    files.set('index.ts', flatIndex(index, files));
+    files.set('README.md', readme(flavour, source, version, bindingClasses(files, spec.library)));
     // Lets GitHub collapse these files in reviews and keeps LF endings on every checkout,
     // so the byte comparison in CI holds on Windows too.
     files.set('.gitattributes', '* text eol=lf linguist-generated=true\n');
+    // JSON has no comments, so no banner; the check covers it like every other file.
+    files.set('package.json', packageJson(flavour, source, version));
 
     const sorted = [...files.keys()].sort();
-    return new Map(sorted.map((rel) => [rel, rel === '.gitattributes' ? files.get(rel)! : postProcess(rel, files.get(rel)!)]));
+    const banner = (rel: string): boolean => rel.endsWith('.ts') || rel.endsWith('.md');
+    return new Map(sorted.map((rel) => [rel, banner(rel) ? postProcess(rel, files.get(rel)!) : files.get(rel)!]));
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
@@ -239,10 +412,12 @@ export function writeBindings(dir: string, files: GeneratedFiles): void {
 
 async function main(): Promise<void> {
   const root = findRepoRoot();
-  const dir = bindingsDir(root);
-  const files = await renderBindings();
-  writeBindings(dir, files);
-  process.stdout.write(`Wrote ${files.size} files to ${path.relative(root, dir)}/ from src/schema.\n`);
+  for (const flavour of FLAVOURS) {
+    const dir = bindingsDir(root, flavour);
+    const files = await renderBindings(undefined, undefined, undefined, flavour);
+    writeBindings(dir, files);
+    process.stdout.write(`Wrote ${files.size} files to ${path.relative(root, dir)}/ (${FLAVOUR_SPECS[flavour].packageName}) from src/schema.\n`);
+  }
 }
 
 if (require.main === module) {

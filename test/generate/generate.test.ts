@@ -7,18 +7,33 @@ import { DataAppregOauthClient } from '../../provider/data-appreg-oauth-client';
 import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { TenantOauthSetting } from '../../provider/tenant-oauth-setting';
+import * as cdktfRoot from '../../provider';
+import * as cdktnRoot from '../../provider-cdktn';
 import { checkGenerated, compareBindings, describeProblems } from '../../scripts/check-generated';
 import {
   bindingsDir,
   findRepoRoot,
+  FLAVOUR_SPECS,
+  FLAVOURS,
   GENERATED_BANNER,
   readBindings,
   renderBindings,
   writeBindings,
 } from '../../scripts/generate';
 import { terraformSchemaDocument, type ProviderSpec } from '../../src/schema';
+import { VERSION } from '../../src/version';
 
 const root = findRepoRoot(__dirname);
+
+/** The class names DOMAIN.md gives, with their Terraform types. */
+const CLASSES = {
+  AppregProvider: 'appreg',
+  OauthClient: 'appreg_oauth_client',
+  AppConsent: 'appreg_app_consent',
+  TenantOauthSetting: 'appreg_tenant_oauth_setting',
+  DataAppregGroup: 'appreg_group',
+  DataAppregOauthClient: 'appreg_oauth_client',
+} as const;
 
 /** A small provider with one attribute of every kind the generator maps differently. */
 const fixture: ProviderSpec = {
@@ -63,15 +78,15 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
   }
 }
 
-describe('cdktf bindings generated from src/schema', () => {
-  test('provider/ is exactly what npm run generate writes', async () => {
+describe('cdktf and cdktn bindings generated from src/schema', () => {
+  test('provider/ and provider-cdktn/ are exactly what npm run generate writes, package.json included', async () => {
     const problems = await checkGenerated(root);
     if (problems.length > 0) throw new Error(describeProblems(problems));
   });
 
-  test('generation is deterministic: two runs give the same bytes and name nothing of the machine', async () => {
-    const first = await renderBindings();
-    const second = await renderBindings();
+  test.each(FLAVOURS)('%s: generation is deterministic: two runs give the same bytes and name nothing of the machine', async (flavour) => {
+    const first = await renderBindings(undefined, undefined, undefined, flavour);
+    const second = await renderBindings(undefined, undefined, undefined, flavour);
     expect([...second]).toEqual([...first]);
     // Absolute paths that could leak in: the checkout, the generator's staging dir, the home directory.
     const machine = [root, path.join(os.tmpdir(), 'appreg-generate-'), os.homedir()].filter((s) => s.length > 5);
@@ -92,13 +107,67 @@ describe('cdktf bindings generated from src/schema', () => {
     expect(DataAppregOauthClient.tfResourceType).toBe('appreg_oauth_client');
   });
 
-  test('every generated file says it is generated and must not be edited', () => {
-    const files = readBindings(bindingsDir(root));
-    expect(files.size).toBeGreaterThan(0);
-    for (const [rel, content] of files) {
-      if (rel === '.gitattributes') continue;
-      expect({ file: rel, firstLine: content.split('\n')[0] }).toEqual({ file: rel, firstLine: expect.stringContaining(GENERATED_BANNER) });
+  test('both packages export the same classes from their root, each bound to its Terraform type', () => {
+    for (const [flavour, exports] of [['cdktf', cdktfRoot], ['cdktn', cdktnRoot]] as const) {
+      const types = Object.fromEntries(Object.keys(CLASSES).map((name) => [name, (exports as unknown as Record<string, { tfResourceType?: string }>)[name]?.tfResourceType]));
+      expect({ flavour, types }).toEqual({ flavour, types: CLASSES });
     }
+    // The cdktf root exports the very classes of the folders the examples import.
+    expect(cdktfRoot.OauthClient).toBe(OauthClient);
+    // The namespaces of the generator's own index stay, for code written against them.
+    expect(cdktfRoot.oauthClient.OauthClient).toBe(OauthClient);
+    expect(cdktnRoot.oauthClient.OauthClient).toBe(cdktnRoot.OauthClient);
+  });
+
+  test('the cdktn bindings build on cdktn and the cdktf bindings on cdktf, never the other', () => {
+    for (const flavour of FLAVOURS) {
+      const other = flavour === 'cdktf' ? 'cdktn' : 'cdktf';
+      for (const [rel, content] of readBindings(bindingsDir(root, flavour))) {
+        if (!rel.endsWith('.ts')) continue;
+        expect({ flavour, file: rel, other: content.includes(`from '${other}'`) }).toEqual({ flavour, file: rel, other: false });
+      }
+    }
+    expect(readBindings(bindingsDir(root, 'cdktn')).get('oauth-client/index.ts')).toContain("import * as cdktn from 'cdktn';");
+  });
+
+  test('every generated file but package.json says it is generated and must not be edited', () => {
+    for (const flavour of FLAVOURS) {
+      const files = readBindings(bindingsDir(root, flavour));
+      expect(files.size).toBeGreaterThan(0);
+      for (const [rel, content] of files) {
+        if (rel === '.gitattributes' || rel === 'package.json') continue;
+        expect({ flavour, file: rel, firstLine: content.split('\n')[0] }).toEqual({ flavour, file: rel, firstLine: expect.stringContaining(GENERATED_BANNER) });
+      }
+    }
+  });
+
+  test.each(FLAVOURS)('%s: the generated package.json names the package, the version of this checkout and the peer ranges', (flavour) => {
+    const pkg = JSON.parse(readBindings(bindingsDir(root, flavour)).get('package.json')!);
+    const rootPkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(pkg).toEqual({
+      name: `@appreg/provider-${flavour}`,
+      version: rootPkg.version,
+      description: expect.stringContaining(`appreg/appreg ${rootPkg.version}`),
+      license: 'MPL-2.0',
+      main: 'index.js',
+      types: 'index.d.ts',
+      files: ['**/*.js', '**/*.d.ts', '**/README.md'],
+      peerDependencies:
+        flavour === 'cdktf' ? { cdktf: '^0.21.0', constructs: '^10.4.2' } : { cdktn: '^0.24.0', constructs: '>=10.6.0 <10.8.0' },
+      engines: { node: '>=20' },
+    });
+    expect(pkg.version).toBe(VERSION);
+    expect(pkg.name).toBe(FLAVOUR_SPECS[flavour].packageName);
+    // The version the package carries is the one its bindings pin in required_providers.
+    const providerTs = readBindings(bindingsDir(root, flavour)).get('provider/index.ts')!;
+    expect(providerTs).toContain(`providerVersion: '${pkg.version}',`);
+  });
+
+  test.each(FLAVOURS)('%s: the README says how to install the tarball and import by package name', (flavour) => {
+    const readme = readBindings(bindingsDir(root, flavour)).get('README.md')!;
+    expect(readme).toContain(`npm install ./appreg-provider-${flavour}-${VERSION}.tgz`);
+    expect(readme).toContain(`from '@appreg/provider-${flavour}'`);
+    for (const name of Object.keys(CLASSES)) expect(readme).toContain(`\`${name}\``);
   });
 
   test('cdktf.json points cdktf at the same folder and fetches no providers', () => {
@@ -106,6 +175,7 @@ describe('cdktf bindings generated from src/schema', () => {
     expect(config).toMatchObject({ language: 'typescript', codeMakerOutput: 'provider', terraformProviders: [] });
     expect(config.app).toMatch(/dist\/examples\/organization-app\/main\.js/);
     expect(bindingsDir(root)).toBe(path.join(root, 'provider'));
+    expect(bindingsDir(root, 'cdktn')).toBe(path.join(root, 'provider-cdktn'));
   });
 
   test('a small schema: one folder per type, camel-cased properties, sensitive and computed attributes as getters', async () => {
@@ -113,6 +183,16 @@ describe('cdktf bindings generated from src/schema', () => {
     expect([...files.keys()]).toMatchSnapshot('files');
     expect(files.get('index.ts')).toMatchSnapshot('index.ts');
     expect(files.get('widget/index.ts')).toMatchSnapshot('widget/index.ts');
+    expect(files.get('package.json')).toMatchSnapshot('package.json');
+  });
+
+  test('the small schema for cdktn: the same files and classes, on cdktn', async () => {
+    const cdktf = await renderBindings(terraformSchemaDocument(fixture), 'appreg/appreg', '1.2.3', 'cdktf');
+    const cdktn = await renderBindings(terraformSchemaDocument(fixture), 'appreg/appreg', '1.2.3', 'cdktn');
+    expect([...cdktn.keys()]).toEqual([...cdktf.keys()]);
+    expect(cdktn.get('widget/index.ts')).toContain('export class Widget extends cdktn.TerraformResource {');
+    expect(cdktn.get('index.ts')).toContain("export * from './widget/index';");
+    expect(JSON.parse(cdktn.get('package.json')!)).toMatchObject({ name: '@appreg/provider-cdktn', version: '1.2.3' });
   });
 });
 
@@ -141,6 +221,33 @@ describe('the check', () => {
     ]);
     expect(describeProblems(problems)).toMatch(/3 differences[\s\S]*run npm run generate and commit/);
   });
+
+  test('a stale provider-cdktn/, a stale package.json and a missing one each fail the check of a checkout', () =>
+    withTempDir(async (dir) => {
+      // A checkout with both folders freshly generated: up to date.
+      fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({ codeMakerOutput: 'provider' }));
+      for (const flavour of FLAVOURS) writeBindings(bindingsDir(dir, flavour), await renderBindings(undefined, undefined, undefined, flavour));
+      expect(await checkGenerated(dir)).toEqual([]);
+
+      // A hand edit in the cdktn bindings, a version bumped by hand in the cdktf package.json,
+      // and the cdktn package.json deleted.
+      const cdktnClient = path.join(dir, 'provider-cdktn', 'oauth-client', 'index.ts');
+      fs.writeFileSync(cdktnClient, fs.readFileSync(cdktnClient, 'utf8').replace('export class OauthClient', 'export class OauthClient2'));
+      const cdktfPkg = path.join(dir, 'provider', 'package.json');
+      fs.writeFileSync(cdktfPkg, fs.readFileSync(cdktfPkg, 'utf8').replace(`"version": "${VERSION}"`, '"version": "9.9.9"'));
+      fs.rmSync(path.join(dir, 'provider-cdktn', 'package.json'));
+      const problems = await checkGenerated(dir);
+      expect(problems).toEqual([
+        expect.stringMatching(/^changed  provider\/package\.json: first difference at line 3:\n.*generated: .*0\.1\.0.*\n.*committed: .*9\.9\.9/),
+        expect.stringMatching(/^changed  provider-cdktn\/oauth-client\/index\.ts: first difference at line \d+:/),
+        'missing  provider-cdktn/package.json',
+      ]);
+      expect(describeProblems(problems)).toMatch(/cdktf and cdktn[\s\S]*3 differences[\s\S]*run npm run generate and commit/);
+
+      // A whole folder missing is named file by file too.
+      fs.rmSync(path.join(dir, 'provider-cdktn'), { recursive: true });
+      expect(await checkGenerated(dir)).toEqual(expect.arrayContaining(['missing  provider-cdktn/index.ts', 'missing  provider-cdktn/README.md']));
+    }));
 
   test('writing replaces the folder, so a type removed from the schema leaves no binding behind', () =>
     withTempDir((dir) => {
