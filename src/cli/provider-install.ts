@@ -1,54 +1,236 @@
 /**
- * `appreg provider install`: lays the provider out in a Terraform filesystem
- * mirror, so that `terraform init` (and so `cdktf deploy`) finds it with no
- * network. Terraform ignores `dev_overrides` in `init`, hence the mirror.
+ * `appreg provider install [--from ZIP] [--dir MIRROR] [--force]`: puts the
+ * released provider zip into a Terraform filesystem mirror, in the packed
+ * layout:
+ *
+ *   <MIRROR>/registry.terraform.io/appreg/appreg/terraform-provider-appreg_<version>_<os>_<arch>.zip
+ *
+ * so that `terraform init` (and so `cdktf deploy`) finds `appreg/appreg` with
+ * no registry. The default mirror, `~/.terraform.d/plugins`, is one Terraform
+ * searches without any CLI configuration.
+ *
+ * The zip is what `npm run release` builds: one self-contained executable,
+ * byte for byte the same for every build of a commit. So every machine that
+ * installs it records the same checksum in `.terraform.lock.hcl`, and a lock
+ * file made on one machine is valid on the others. That is also why a zip of
+ * an installed version with a different checksum is refused: Terraform would
+ * reject it on every machine whose lock file records the old one.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import {
+  PROVIDER_NAMESPACE,
+  PROVIDER_TYPE,
+  REGISTRY_HOST,
+  parseProviderZipName,
+  providerExecutableName,
+  providerZipName,
+  sha256File,
+  sha256SumsName,
+  terraformPlatform,
+  type ProviderZipName,
+} from '../../scripts/release/names';
 import { VERSION } from '../version';
 
-/** Terraform's name for this machine's platform, e.g. `linux_amd64`. */
-export function terraformPlatform(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
-  const osName = platform === 'win32' ? 'windows' : platform;
-  const archName = ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[arch] ?? arch;
-  return `${osName}_${archName}`;
-}
+export { terraformPlatform };
 
-/** The implied local mirror Terraform searches without any CLI configuration. */
+/** The repository root, from `dist/src/cli/`. */
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The implied local mirror Terraform searches without any CLI configuration (`HOME` is honoured). */
 export function defaultMirrorDir(): string {
   return path.join(os.homedir(), '.terraform.d', 'plugins');
 }
 
-/** Where the provider executable goes inside a mirror. */
-export function mirrorExecutablePath(dir: string, version: string = VERSION, platform: string = terraformPlatform()): string {
-  return path.join(dir, 'registry.terraform.io', 'appreg', 'appreg', version, platform, `terraform-provider-appreg_v${version}`);
+/** The directory of `appreg/appreg` inside a mirror, where packed zips go. */
+export function mirrorProviderDir(mirror: string): string {
+  return path.join(mirror, REGISTRY_HOST, PROVIDER_NAMESPACE, PROVIDER_TYPE);
+}
+
+/** Where a zip goes inside a mirror (packed layout). */
+export function mirrorZipPath(mirror: string, version: string = VERSION, platform: string = terraformPlatform()): string {
+  return path.join(mirrorProviderDir(mirror), providerZipName(version, platform));
+}
+
+/** The zip `npm run release` writes for this checkout's version and this machine. */
+export function defaultReleaseZip(repoRoot: string = REPO_ROOT): string {
+  return path.join(repoRoot, 'release', providerZipName(VERSION));
+}
+
+/** What {@link installProvider} did; printed as JSON by the command. */
+export interface InstallResult {
+  /** Path of the zip in the mirror. */
+  installed: string;
+  version: string;
+  /** e.g. `linux_amd64`. */
+  platform: string;
+  /** SHA-256 of the zip (hex). */
+  sha256: string;
+}
+
+/** Options of {@link installProvider}. */
+export interface InstallOptions {
+  /** The release zip; default: this checkout's `release/` zip, built first if missing. */
+  from?: string;
+  /** The mirror; default {@link defaultMirrorDir}. */
+  dir?: string;
+  /** Replace an installed zip of the same version with a different checksum, or an unpacked install. */
+  force?: boolean;
+  /** Where progress goes (building takes tens of seconds); default stderr. */
+  log?: (line: string) => void;
+}
+
+/** An error whose message is the whole story for the person at the terminal. */
+class InstallError extends Error {}
+
+/**
+ * Checks the zip and copies it into the mirror (see the file comment).
+ * Safe in a mirror others can write to: no symbolic link on the way may lead
+ * out of the mirror, and the file is written under a fresh temporary
+ * directory and renamed into place, replacing (never following) whatever is
+ * at the target.
+ */
+export async function installProvider(opts: InstallOptions = {}): Promise<InstallResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const source = opts.from !== undefined ? path.resolve(opts.from) : await releaseZipBuildingIfMissing(log);
+  const name = parseProviderZipName(path.basename(source));
+  if (name === null) {
+    throw new InstallError(
+      `${source} is not a provider release: its name must be terraform-provider-appreg_<version>_<os>_<arch>.zip, as npm run release writes it.`,
+    );
+  }
+  const st = statOrNull(source);
+  if (st === null || !st.isFile()) throw new InstallError(`${source} does not exist or is not a file; build it with npm run release, or name the zip with --from.`);
+  const sha256 = sha256File(source);
+  checkSumsBeside(source, name, sha256);
+  await checkZipContents(source, name);
+
+  const mirror = path.resolve(opts.dir ?? defaultMirrorDir());
+  const providerDir = makeMirrorDirs(mirror, mirrorProviderDir(mirror));
+  const target = path.join(providerDir, path.basename(source));
+  const result: InstallResult = { installed: path.join(mirrorProviderDir(mirror), path.basename(source)), version: name.version, platform: name.platform, sha256 };
+
+  removeOrRefuseUnpacked(mirror, providerDir, name, opts.force === true);
+  const existing = lstatOrNull(target);
+  if (existing?.isDirectory()) throw new InstallError(`cannot install the provider: ${target} is a directory; remove it and run again.`);
+  if (existing?.isFile()) {
+    const installedSha = sha256File(target);
+    if (installedSha === sha256) return result;
+    if (opts.force !== true) {
+      throw new InstallError(
+        `appreg/appreg ${name.version} (${name.platform}) is already installed in ${mirror} with a different checksum (sha256 ${installedSha}, this zip ${sha256}), ` +
+          'and lock files record that checksum, so a changed provider needs a new version number: raise the version in package.json and release again ' +
+          '(or pass --force to replace it, then update every .terraform.lock.hcl that records it).',
+      );
+    }
+  }
+  copyAtomically(source, target, mirror);
+  return result;
+}
+
+/** This checkout's release zip, built (provider only) if it is not there yet. */
+async function releaseZipBuildingIfMissing(log: (line: string) => void): Promise<string> {
+  const zip = defaultReleaseZip();
+  if (fs.existsSync(zip)) return zip;
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'provider', 'main.js'))) {
+    throw new InstallError(`${zip} does not exist and this checkout is not compiled; run npm run release (or name a zip with --from).`);
+  }
+  log(`appreg: ${path.relative(process.cwd(), zip) || zip} does not exist; building the provider release first (about half a minute)`);
+  // Loaded only here: the build pulls in esbuild and postject, development tools the rest of appreg never needs.
+  const { buildProviderRelease } = require('../../scripts/release/provider') as typeof import('../../scripts/release/provider');
+  let built;
+  try {
+    built = await buildProviderRelease({ outDir: path.dirname(zip), repoRoot: REPO_ROOT, log: (line) => log(`appreg: release: ${line}`) });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    if (/Cannot find module '(esbuild|postject)'/.test(why)) {
+      throw new InstallError(`building the provider needs the development dependencies (${why.split('\n')[0]}); run npm ci, or name a built zip with --from.`);
+    }
+    throw e;
+  }
+  if (built.zipPath !== zip) throw new Error(`the release build wrote ${built.zipPath}, expected ${zip}`);
+  return zip;
+}
+
+/** With a `..._SHA256SUMS` file beside the zip, its line for the zip must match. */
+function checkSumsBeside(source: string, name: ProviderZipName, sha256: string): void {
+  const sums = path.join(path.dirname(source), sha256SumsName(name.version));
+  if (!fs.existsSync(sums)) return;
+  const zipName = path.basename(source);
+  const line = fs
+    .readFileSync(sums, 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((parts) => parts.length === 2 && parts[1]!.replace(/^\*/, '') === zipName);
+  if (line === undefined) {
+    throw new InstallError(`${sums} sits beside the zip but has no line for ${zipName}; use the SHA256SUMS of the same release.`);
+  }
+  if (line[0]!.toLowerCase() !== sha256) {
+    throw new InstallError(
+      `${zipName} does not match ${path.basename(sums)} (expected sha256 ${line[0]}, the zip has ${sha256}): the download is damaged or the two files are from different builds; fetch both again.`,
+    );
+  }
 }
 
 /**
- * Writes the provider into the mirror `dir`: a small shell script that runs
- * this checkout's compiled provider with the same Node that runs this command.
- *
- * Safe in a mirror others can write to, and against concurrent installs: the
- * directories under `dir` are created one by one and none may be a symbolic
- * link that leads out of the mirror; the file is written under a fresh
- * temporary directory next to it and renamed into place, which replaces
- * (never follows) whatever is at the target, a planted symbolic link included.
- * @returns the path of the executable written
+ * The zip must hold exactly the executable Terraform will look for, as a
+ * regular executable file, complete (every byte is read and decompressed,
+ * and yauzl checks the size the zip promises).
  */
-export function installProvider(dir: string = defaultMirrorDir()): string {
-  const root = path.resolve(__dirname, '..', '..', '..');
-  const entry = path.join(root, 'dist', 'src', 'provider', 'main.js');
-  if (!fs.existsSync(entry)) {
-    throw new Error(`${entry} does not exist: build appreg first (npm run build)`);
+async function checkZipContents(source: string, name: ProviderZipName): Promise<void> {
+  const yauzl = require('yauzl') as typeof import('yauzl');
+  const expected = providerExecutableName(name.version);
+  const bad = (why: string): InstallError => new InstallError(`${source} is not a usable provider release: ${why}; rebuild it with npm run release.`);
+  const zip = await new Promise<import('yauzl').ZipFile>((resolve, reject) =>
+    yauzl.open(source, { lazyEntries: true, autoClose: false }, (err, z) => (err ? reject(bad(`it cannot be read as a zip (${err.message})`)) : resolve(z))),
+  );
+  try {
+    if (zip.entryCount !== 1) throw bad(`it holds ${zip.entryCount} entries, and must hold only ${expected}`);
+    const entry = await new Promise<import('yauzl').Entry>((resolve, reject) => {
+      zip.once('entry', resolve);
+      zip.once('error', (e: Error) => reject(bad(e.message)));
+      zip.readEntry();
+    });
+    if (entry.fileName !== expected) throw bad(`it holds ${entry.fileName}, and must hold ${expected}`);
+    const mode = (entry.externalFileAttributes >>> 16) & 0xffff;
+    if ((mode & 0o170000) !== 0o100000 || (mode & 0o111) === 0) {
+      throw bad(`${expected} in it is not a regular executable file (mode ${mode.toString(8)})`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(bad(err.message));
+        stream.on('error', (e: Error) => reject(bad(e.message)));
+        stream.on('end', () => resolve());
+        stream.resume();
+      });
+    });
+  } finally {
+    zip.close();
   }
-  const mirror = path.resolve(dir);
-  const target = mirrorExecutablePath(mirror);
-  const targetDir = makeMirrorDirs(mirror, path.dirname(target));
-  const script = `#!/bin/sh\n# appreg ${VERSION} provider, installed by 'appreg provider install'.\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"\n`;
-  writeAtomically(path.join(targetDir, path.basename(target)), script, mirror);
-  return target;
+}
+
+/**
+ * An unpacked install of the same version and platform
+ * (`<version>/<platform>/`, as older appreg versions wrote) would win over
+ * the zip in Terraform's eyes. It is refused, or removed with `--force`.
+ */
+function removeOrRefuseUnpacked(mirror: string, providerDir: string, name: ProviderZipName, force: boolean): void {
+  const unpacked = path.join(providerDir, name.version, name.platform);
+  if (lstatOrNull(unpacked) === null) return;
+  const shown = path.join(mirrorProviderDir(mirror), name.version, name.platform);
+  if (!force) {
+    throw new InstallError(
+      `an unpacked appreg/appreg ${name.version} (${name.platform}) is already in the mirror at ${shown}, which Terraform would use instead of the zip; remove it, or pass --force to replace it.`,
+    );
+  }
+  // Only what resolves inside the mirror is removed; a link planted to lead elsewhere is not followed.
+  const real = fs.realpathSync(path.dirname(unpacked));
+  if (!isInside(fs.realpathSync(mirror), real)) {
+    throw new InstallError(`refusing to remove ${shown}: it resolves to ${real}, outside the mirror; remove it yourself and run again.`);
+  }
+  fs.rmSync(path.join(real, name.platform), { recursive: true, force: true });
 }
 
 /** Whether `p` is `root` or inside it (both real paths). */
@@ -80,22 +262,24 @@ function makeMirrorDirs(dir: string, leaf: string): string {
       }
       // Looked at again: a concurrent install (or anyone else) may have made it first.
       st = lstatOrNull(current);
-      if (st === null) throw new Error(`cannot install the provider: ${current} vanished while it was being created`);
+      if (st === null) throw new InstallError(`cannot install the provider: ${current} vanished while it was being created; run again.`);
     }
     if (st.isSymbolicLink()) {
       let real: string;
       try {
         real = fs.realpathSync(current);
       } catch {
-        throw new Error(`refusing to install the provider: ${current} is a symbolic link that leads nowhere; remove it and run again`);
+        throw new InstallError(`refusing to install the provider: ${current} is a symbolic link that leads nowhere; remove it and run again.`);
       }
       if (!isInside(mirrorReal, real)) {
-        throw new Error(`refusing to install the provider: ${current} is a symbolic link to ${real}, outside the mirror ${mirrorReal}; remove it (it may have been planted) and run again`);
+        throw new InstallError(
+          `refusing to install the provider: ${current} is a symbolic link to ${real}, outside the mirror ${mirrorReal}; remove it (it may have been planted) and run again.`,
+        );
       }
       st = fs.statSync(current);
     }
     if (!st.isDirectory()) {
-      throw new Error(`cannot install the provider: ${current} exists and is not a directory; remove it and run again`);
+      throw new InstallError(`cannot install the provider: ${current} exists and is not a directory; remove it and run again.`);
     }
   }
   return fs.realpathSync(leaf);
@@ -105,41 +289,45 @@ function lstatOrNull(p: string): fs.Stats | null {
   try {
     return fs.lstatSync(p);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
   }
 }
 
-/**
- * Writes `content` to `target` so that a reader sees the old file or the
- * whole new one, never a part: into a new file in a fresh temporary directory
- * beside the target (same file system, so the rename is atomic; its name is
- * not predictable, and the exclusive create would refuse anything planted),
- * flushed to disk, then renamed over the target. rename(2) replaces a
- * symbolic link at the target rather than writing through it. Concurrent
- * installs each use their own temporary directory; the last rename wins,
- * with a complete file either way.
- */
-function writeAtomically(target: string, content: string, mirror: string): void {
-  const existing = lstatOrNull(target);
-  if (existing?.isDirectory()) {
-    throw new Error(`cannot install the provider: ${target} is a directory; remove it and run again`);
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
   }
+}
+
+/**
+ * Copies `source` to `target` so that a reader (a concurrent `terraform
+ * init`) sees the old file or the whole new one, never a part: into a new
+ * file in a fresh temporary directory beside the target (same file system,
+ * so the rename is atomic; its name is not predictable, and the exclusive
+ * create refuses anything planted), flushed to disk, then renamed over the
+ * target. rename(2) replaces a symbolic link at the target rather than
+ * writing through it. Concurrent installs each use their own temporary
+ * directory; the last rename wins, with a complete file either way.
+ */
+function copyAtomically(source: string, target: string, mirror: string): void {
   const dir = path.dirname(target);
-  // A leading dot: Terraform looks for terraform-provider-* in this directory, and must not find the temporary one.
-  const tmpDir = fs.mkdtempSync(path.join(dir, `.${path.basename(target)}.install-`));
+  // A leading dot and no .zip ending: Terraform must not take the temporary directory for a provider.
+  const tmpDir = fs.mkdtempSync(path.join(dir, `.${path.basename(target, '.zip')}.install-`));
   try {
     // Checked again now that it exists: a directory swapped for a link after makeMirrorDirs would show here.
     const realTmp = fs.realpathSync(tmpDir);
     if (!isInside(fs.realpathSync(mirror), realTmp)) {
-      throw new Error(`refusing to install the provider: ${tmpDir} resolves to ${realTmp}, outside the mirror ${mirror}`);
+      throw new InstallError(`refusing to install the provider: ${tmpDir} resolves to ${realTmp}, outside the mirror ${mirror}.`);
     }
     const tmp = path.join(realTmp, path.basename(target));
-    const fd = fs.openSync(tmp, 'wx', 0o755);
+    fs.copyFileSync(source, tmp, fs.constants.COPYFILE_EXCL);
+    const fd = fs.openSync(tmp, 'r+');
     try {
-      fs.writeFileSync(fd, content);
-      // The mode given to open is reduced by the umask; the provider must be executable whatever it is.
-      fs.fchmodSync(fd, 0o755);
+      // Readable by everyone whatever the umask or the source's mode: other users' Terraform may read a shared mirror.
+      fs.fchmodSync(fd, 0o644);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -164,19 +352,17 @@ function syncDirectory(dir: string): void {
   }
 }
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Adds `provider install` to the command line. */
 export function registerProviderCommands(program: Command): void {
   const provider = program.command('provider').description('install the Terraform provider');
   provider
     .command('install')
-    .description('lay the provider out in a Terraform filesystem mirror, so terraform init finds it offline')
-    .option('--dir <dir>', 'mirror directory', defaultMirrorDir())
-    .action((opts: { dir: string }) => {
-      const target = installProvider(opts.dir);
-      process.stdout.write(`${JSON.stringify({ path: target, source: 'appreg/appreg', version: VERSION })}\n`);
+    .description('put the provider release zip into a Terraform filesystem mirror (packed layout), so terraform init finds appreg/appreg offline')
+    .option('--from <zip>', `the release zip (default: release/${providerZipName(VERSION)} of this checkout, built first if missing)`)
+    .option('--dir <dir>', 'mirror directory (default: ~/.terraform.d/plugins, which Terraform searches by itself)')
+    .option('--force', 'replace an installed zip of the same version with a different checksum', false)
+    .action(async (opts: { from?: string; dir?: string; force: boolean }) => {
+      const result = await installProvider({ from: opts.from, dir: opts.dir, force: opts.force });
+      process.stdout.write(`${JSON.stringify(result)}\n`);
     });
 }

@@ -1,0 +1,295 @@
+/**
+ * Builds the provider release as Terraform registries lay it out:
+ *
+ * - `terraform-provider-appreg_<version>_<os>_<arch>.zip`, holding one file,
+ *   `terraform-provider-appreg_v<version>` (mode 0755): a Node.js single
+ *   executable application (SEA), so the machine that runs Terraform needs
+ *   no Node and no checkout;
+ * - `terraform-provider-appreg_<version>_SHA256SUMS` (goreleaser's format);
+ * - `terraform-provider-appreg_<version>_manifest.json` (plugin protocol 6).
+ *
+ * Reproducible: two builds of one commit with the same Node give the same zip,
+ * byte for byte, wherever the checkout and the temporary directory are. That
+ * is what lets a `.terraform.lock.hcl` made on one machine be checked on
+ * another. What makes it so is written next to each step below.
+ */
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as yazl from 'yazl';
+import { manifestName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from './names';
+
+/** The fuse Node looks for to know it carries a SEA blob (Node's documented value). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** The plugin protocol versions the executable speaks, for the registry manifest. */
+const PROTOCOL_VERSIONS = ['6.0'];
+
+/**
+ * The modification time of the zip entry: 1980-01-01 00:00, the first
+ * instant a zip (DOS) timestamp can hold. A build time would make every zip
+ * different. It is given in local time because zip timestamps are local
+ * time: yazl takes the local fields of this date, so the bytes are the same
+ * in every time zone (the UTC extra field, which would differ, is left out
+ * with forceDosTimestamp).
+ */
+const ZIP_MTIME = new Date(1980, 0, 1, 0, 0, 0);
+
+/** Regular file, rwxr-xr-x: what Terraform needs to run the unpacked provider. */
+const ZIP_MODE = 0o100755;
+
+/**
+ * Deflate level. Fixed so the compressed bytes do not depend on yazl's
+ * default; they still depend on the zlib inside Node, so reproducing a
+ * release needs the same Node version (which the executable embeds anyway).
+ */
+const ZIP_COMPRESSION_LEVEL = 9;
+
+/** The repository root, from `dist/scripts/release/`. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The version in the repository's package.json (read at build time, not bundled with this script). */
+export function packageVersion(repoRoot: string = REPO_ROOT): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error(`${repoRoot}/package.json has no version`);
+  return pkg.version;
+}
+
+/** What {@link buildProviderRelease} wrote. */
+export interface ProviderRelease {
+  version: string;
+  /** Terraform platform, e.g. `linux_amd64`. */
+  platform: string;
+  zipPath: string;
+  zipSha256: string;
+  zipSize: number;
+  sumsPath: string;
+  manifestPath: string;
+  /** The executable inside the zip. */
+  executableName: string;
+  executableSha256: string;
+  executableSize: number;
+}
+
+/** Options of {@link buildProviderRelease}. */
+export interface ProviderReleaseOptions {
+  /** Where the three files go (made if missing). */
+  outDir: string;
+  /** The checkout to build from; its `dist/` must be compiled. Defaults to this one. */
+  repoRoot?: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Bundles the compiled provider, makes it a single executable, zips it and
+ * writes the checksums and manifest into `outDir`. Each file is written
+ * under a temporary name and renamed, so a reader never sees half a zip.
+ */
+export async function buildProviderRelease(opts: ProviderReleaseOptions): Promise<ProviderRelease> {
+  const repoRoot = path.resolve(opts.repoRoot ?? REPO_ROOT);
+  const log = opts.log ?? (() => undefined);
+  const version = packageVersion(repoRoot);
+  const platform = terraformPlatform();
+  const entry = path.join(repoRoot, 'dist', 'src', 'provider', 'main.js');
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: compile appreg first (npm run build)`);
+
+  const outDir = path.resolve(opts.outDir);
+  fs.mkdirSync(outDir, { recursive: true });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-release-'));
+  try {
+    log(`bundling ${path.relative(repoRoot, entry)} with esbuild`);
+    const bundle = await bundleProvider(repoRoot, entry, work);
+    log('making the single executable (node --experimental-sea-config, postject)');
+    const executableName = providerExecutableName(version);
+    const executable = path.join(work, executableName);
+    await makeSingleExecutable(bundle, executable, work);
+    checkExecutableStarts(executable);
+
+    const zipName = providerZipName(version, platform);
+    const zipPath = path.join(outDir, zipName);
+    log(`zipping into ${zipPath}`);
+    await writeAtomically(zipPath, (tmp) => writeZip(tmp, executable, executableName));
+    const zipSha256 = sha256File(zipPath);
+
+    // goreleaser's format, which Terraform registries publish: "<hex>  <file>\n".
+    const sumsPath = path.join(outDir, sha256SumsName(version));
+    await writeAtomically(sumsPath, (tmp) => fs.writeFileSync(tmp, `${zipSha256}  ${zipName}\n`));
+    const manifestPath = path.join(outDir, manifestName(version));
+    await writeAtomically(manifestPath, (tmp) =>
+      fs.writeFileSync(tmp, `${JSON.stringify({ version: 1, metadata: { protocol_versions: PROTOCOL_VERSIONS } })}\n`),
+    );
+
+    return {
+      version,
+      platform,
+      zipPath,
+      zipSha256,
+      zipSize: fs.statSync(zipPath).size,
+      sumsPath,
+      manifestPath,
+      executableName,
+      executableSha256: sha256File(executable),
+      executableSize: fs.statSync(executable).size,
+    };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One CommonJS file with everything the provider loads: in a SEA, `require`
+ * reaches only Node's built-in modules. The compiled JavaScript (not the
+ * TypeScript) is bundled so the executable runs exactly what the tests run.
+ *
+ * Reproducibility and privacy: esbuild's only paths in the output are the
+ * `// node_modules/...` comments, relative to `absWorkingDir` (the checkout),
+ * so they are the same wherever the checkout is; no source map (it would
+ * carry paths and the sources), no legal comments. The bundle is then
+ * searched for the checkout's absolute path, and a hit fails the build.
+ * @returns the bundle's path, inside `work`
+ */
+async function bundleProvider(repoRoot: string, entry: string, work: string): Promise<string> {
+  // Loaded here: esbuild is a development tool, and `appreg` loads this module only to build.
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const outfile = path.join(work, 'provider.js');
+  const result = await esbuild.build({
+    absWorkingDir: repoRoot,
+    entryPoints: [path.relative(repoRoot, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: false,
+    legalComments: 'none',
+    // A native addon (a .node file) cannot be loaded from inside a SEA: fail the build rather than ship one.
+    loader: { '.node': 'empty' },
+    metafile: true,
+    logLevel: 'silent',
+  });
+  for (const w of result.warnings) {
+    // Warnings are fine to print (esbuild notes unusual code in dependencies) but are not failures.
+    process.stderr.write(`esbuild: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}\n`);
+  }
+  const inputs = Object.keys(result.metafile.inputs);
+  const native = inputs.filter((i) => i.endsWith('.node') || i.includes('node_modules/better-sqlite3/') || i.includes('node_modules/bindings/'));
+  if (native.length > 0) {
+    throw new Error(`the provider bundle includes native code, which a single executable cannot load: ${native.join(', ')}`);
+  }
+  const text = fs.readFileSync(outfile, 'utf8');
+  for (const secret of new Set([repoRoot, fs.realpathSync(repoRoot), work, fs.realpathSync(work)])) {
+    if (text.includes(secret)) throw new Error(`the provider bundle contains the absolute path ${secret}; it must not (it would differ per machine)`);
+  }
+  return outfile;
+}
+
+/**
+ * Node's single executable recipe: a blob from a SEA configuration, a copy
+ * of this Node, the blob injected with postject.
+ *
+ * The blob holds the script's path as written in the configuration, so the
+ * configuration names it relative to `work` (and node runs with `work` as its
+ * directory): an absolute temporary path would make each build differ. No
+ * code cache and no snapshot: V8's cache is not byte-stable across runs, and
+ * the provider starts fast enough without it.
+ */
+async function makeSingleExecutable(bundle: string, executable: string, work: string): Promise<void> {
+  const config = path.join(work, 'sea-config.json');
+  const blob = path.join(work, 'sea-prep.blob');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main: path.relative(work, bundle),
+      output: path.relative(work, blob),
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      useSnapshot: false,
+    }),
+  );
+  try {
+    // Its one line of output ("Wrote single executable preparation blob") is not worth showing.
+    execFileSync(process.execPath, ['--experimental-sea-config', path.basename(config)], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer; message: string };
+    throw new Error(`node --experimental-sea-config failed: ${err.stderr?.toString().trim() || err.stdout?.toString().trim() || err.message}`);
+  }
+  const blobBytes = fs.readFileSync(blob);
+  if (blobBytes.includes(work)) throw new Error(`the SEA blob contains the build directory ${work}; it must not`);
+
+  fs.copyFileSync(process.execPath, executable);
+  // The copy keeps Node's mode, which may be read-only; postject rewrites the file.
+  fs.chmodSync(executable, 0o755);
+  const postject = require('postject') as { inject(file: string, name: string, data: Buffer, opts: { sentinelFuse: string }): Promise<void> };
+  // postject (LIEF compiled to WebAssembly) prints progress through console.log
+  // and harmless ELF notes ("Can't find string offset for section name
+  // '.note'") through console.warn; they are kept, and shown only on failure.
+  const said: string[] = [];
+  const { log, warn } = console;
+  console.log = (...a: unknown[]) => void said.push(a.join(' '));
+  console.warn = (...a: unknown[]) => void said.push(a.join(' '));
+  try {
+    await postject.inject(executable, 'NODE_SEA_BLOB', blobBytes, { sentinelFuse: SEA_FUSE });
+  } catch (e) {
+    throw new Error(`postject could not inject the SEA blob: ${e instanceof Error ? e.message : String(e)}\n${said.join('\n')}`);
+  } finally {
+    console.log = log;
+    console.warn = warn;
+  }
+}
+
+/**
+ * Runs the executable once the way a person would, without Terraform's
+ * magic cookie: it must say it is a plugin and exit 1. A build that does not
+ * start (a module missing from the bundle, a broken injection) fails here.
+ */
+function checkExecutableStarts(executable: string): void {
+  const env = { ...process.env };
+  delete env.TF_PLUGIN_MAGIC_COOKIE;
+  delete env.NODE_OPTIONS;
+  let out = '';
+  let code = 0;
+  try {
+    execFileSync(executable, [], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  } catch (e) {
+    const err = e as { status?: number | null; stdout?: Buffer; stderr?: Buffer };
+    code = err.status ?? -1;
+    out = `${err.stdout?.toString() ?? ''}${err.stderr?.toString() ?? ''}`;
+  }
+  if (code !== 1 || !out.includes('This is a Terraform provider plugin')) {
+    throw new Error(`the built executable does not start as the provider (exit ${code}): ${out.trim().slice(0, 500)}`);
+  }
+}
+
+/** The zip with the one executable, every header field fixed (see the constants above). */
+function writeZip(zipPath: string, executable: string, entryName: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const zip = new yazl.ZipFile();
+    const out = fs.createWriteStream(zipPath);
+    out.on('error', reject);
+    out.on('close', () => resolve());
+    zip.outputStream.on('error', reject);
+    zip.outputStream.pipe(out);
+    // addBuffer, not addFile: addFile would take the mtime and mode from the file system.
+    zip.addBuffer(fs.readFileSync(executable), entryName, {
+      mtime: ZIP_MTIME,
+      mode: ZIP_MODE,
+      compressionLevel: ZIP_COMPRESSION_LEVEL,
+      forceDosTimestamp: true,
+    });
+    zip.end();
+  });
+}
+
+/** Writes `target` through `write(tmp)` on a temporary name beside it, then renames it into place. */
+async function writeAtomically(target: string, write: (tmp: string) => void | Promise<void>): Promise<void> {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await write(tmp);
+    fs.renameSync(tmp, target);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
