@@ -23,6 +23,20 @@ function suffix(attempts: number): string {
   return attempts > 1 ? ` (gave up after ${attempts} attempts)` : '';
 }
 
+/**
+ * `text` as a sentence: trimmed, a lower-case first word capitalized, and
+ * exactly one closing mark. Texts from the service already end in a full
+ * stop and texts built here may not; joining them blindly is how a message
+ * ends up with "..". A first word that is an identifier (`callback_urls[0]`)
+ * keeps its case. Empty text stays empty.
+ */
+export function asSentence(text: string): string {
+  let t = text.trim().replace(/(\s*[.;:,])+$/, '');
+  if (t === '') return '';
+  if (/^[a-z]+(\s|$)/.test(t)) t = t[0]!.toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
 /** The base class of every error the client throws. */
 export abstract class AppregError extends Error {
   /** HTTP method of the call. */
@@ -43,6 +57,22 @@ export abstract class AppregError extends Error {
   /** The call as `METHOD path`, the way messages name it. */
   get route(): string {
     return `${this.method} ${this.path}`;
+  }
+
+  /**
+   * What went wrong, in sentences for a person, without the route: the
+   * service's own explanation for an error answer, else what happened to
+   * the connection. Ends with exactly one full stop.
+   */
+  abstract get reason(): string;
+
+  /**
+   * The call and its outcome as one sentence, for the end of a diagnostic
+   * (where a person reporting a problem finds the status and the route), e.g.
+   * "The service answered 409 Conflict to POST /v1/groups/grp_1/apps."
+   */
+  get exchange(): string {
+    return `Request: ${this.route}${suffix(this.attempts)}.`;
   }
 
   /** A plain, secret-free copy for logs (`JSON.stringify(err)`). */
@@ -82,6 +112,18 @@ export class ServiceError extends AppregError {
     return this.problem.errors ?? [];
   }
 
+  get reason(): string {
+    const p = this.problem;
+    const detail = p.detail.trim();
+    if (detail !== '' && detail !== p.title) return asSentence(detail);
+    // No explanation (a proxy's page, say): the status is all there is.
+    return asSentence(`The registration service answered ${statusText(p)}`);
+  }
+
+  override get exchange(): string {
+    return `The service answered ${statusText(this.problem)} to ${this.route}${suffix(this.attempts)}.`;
+  }
+
   /** True for a 404: the object does not exist, or the caller may not see it. */
   get isNotFound(): boolean {
     return this.status === 404;
@@ -90,6 +132,10 @@ export class ServiceError extends AppregError {
   protected override details(): Record<string, unknown> {
     return { ...super.details(), status: this.status, problem: this.problem };
   }
+}
+
+function statusText(p: ProblemDetails): string {
+  return [String(p.status), p.title].filter((x) => x !== '').join(' ');
 }
 
 function describe(p: ProblemDetails): string {
@@ -126,6 +172,10 @@ export class PreconditionFailedError extends ServiceError {
         'run terraform refresh (or plan) again and apply the new plan',
     );
   }
+
+  override get reason(): string {
+    return 'The object changed since it was read, so the change was not made. Run terraform plan again and apply the new plan.';
+  }
 }
 
 const BY_STATUS: Record<number, typeof ServiceError> = {
@@ -156,6 +206,14 @@ export class TransportError extends AppregError {
   constructor(info: CallInfo, code: string, reason: string) {
     super(`${info.method} ${info.path}: connection failed (${code}: ${reason})${suffix(info.attempts)}`, info);
     this.code = code;
+    this.#why = reason;
+  }
+
+  readonly #why: string;
+
+  get reason(): string {
+    const why = this.#why.trim() === '' || this.#why.includes(this.code) ? this.#why.trim() : `${this.code}: ${this.#why.trim()}`;
+    return asSentence(`The registration service could not be reached (${why.replace(/[.\s]+$/, '') || this.code})`);
   }
 
   protected override details(): Record<string, unknown> {
@@ -174,6 +232,10 @@ export class TimeoutError extends AppregError {
     this.timeoutMs = timeoutMs;
   }
 
+  get reason(): string {
+    return `The registration service did not answer within ${this.timeoutMs} ms.`;
+  }
+
   protected override details(): Record<string, unknown> {
     return { ...super.details(), timeoutMs: this.timeoutMs };
   }
@@ -184,6 +246,10 @@ export class AbortedError extends AppregError {
   /** @internal */
   constructor(info: CallInfo) {
     super(`${info.method} ${info.path}: cancelled`, info);
+  }
+
+  get reason(): string {
+    return 'The request was cancelled (Terraform is stopping).';
   }
 }
 
@@ -200,6 +266,11 @@ export class ResponseValidationError extends AppregError {
     super(`${info.method} ${info.path}: unexpected answer from the service (status ${status}): ${list}`, info);
     this.status = status;
     this.issues = issues;
+  }
+
+  get reason(): string {
+    const list = this.issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ');
+    return asSentence(`The registration service's answer (status ${this.status}) is not what this provider expects: ${list.replace(/[.\s]+$/, '')}`);
   }
 
   protected override details(): Record<string, unknown> {

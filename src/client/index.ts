@@ -30,6 +30,7 @@ export {
   TransportError,
   UnauthorizedError,
   UnprocessableError,
+  asSentence,
   isNotFound,
   isPreconditionFailed,
 } from './errors';

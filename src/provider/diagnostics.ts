@@ -4,55 +4,76 @@
  * what to do, and a clearly labelled bug for everything unexpected. No
  * message built here contains a token or a secret: client errors carry
  * neither, and nothing here adds one.
+ *
+ * The shape of every diagnostic: the summary says what failed, in the
+ * user's terms ("Could not create the OAuth client"; Terraform prefixes the
+ * resource address); the detail says why, in the service's own sentence,
+ * then what to do, then, set apart at the end, the HTTP status and call for
+ * whoever has to look into it. Every piece goes through {@link asSentence},
+ * so pieces that already end in a full stop never get a second one.
  */
-import { AppregError, ServiceError, TransportError, TimeoutError } from '../client/errors';
+import { AppregError, asSentence, ServiceError } from '../client/errors';
 import { DiagnosticError } from '../resources/resource';
 import type { Diagnostic } from '../tfplugin/types';
 
+/** What to do, by status, when the service's own explanation does not say. */
 const HINTS: Record<number, string> = {
-  401: 'The token was refused: check the provider token (or APPREG_TOKEN).',
-  403: "The token's role may not make this change: use a tenant_security_admin token, or a group_admin token of the owning group.",
-  404: 'The object does not exist, or the token may not see it.',
-  409: 'The change conflicts with the current state in the service.',
-  429: 'The service kept rate-limiting the token; try again later or raise --rate-limit.',
+  401: 'Check the token in the provider block or APPREG_TOKEN; an operator makes tokens with appreg admin token create.',
+  403: "Use a token whose role may make this change: a tenant_security_admin token, or a group_admin token of the owning group.",
+  404: 'Check the id, or use a token that may see the object (a group_admin token sees only its own group and organization-scoped apps).',
+  409: 'Run terraform plan to see the current state, and change the configuration (or the conflicting object) to fit it.',
+  412: 'Run terraform plan again and apply the new plan.',
+  413: 'Make the configuration of this resource smaller.',
+  422: 'Correct the configuration and apply again.',
+  429: 'Try again later, or ask the operator of the service to raise --rate-limit.',
 };
+const SERVER_ERROR_HINT = 'Try again; if it keeps failing, tell the operator of the registration service (its log has the details).';
+const UNREACHABLE_HINT = 'Check the provider endpoint (or APPREG_ENDPOINT) and that the registration service is running.';
 
-/** Diagnostics for an error thrown while doing `action` (e.g. "create the app registration"). */
+/**
+ * Whether `text` already tells the reader what to do: a sentence that starts
+ * with an instruction. The service's explanations often do ("Choose another
+ * name."); adding a generic hint after them would say it twice.
+ */
+function saysWhatToDo(text: string): boolean {
+  return /(^|[.;:]\s+|\(\s*)(use|choose|set|run|check|retry|try|remove|add|ask|turn|create|change|delete|import|rotate|send|pass|keep|leave)\b/i.test(text);
+}
+
+/** Joins sentences into one paragraph, each ending cleanly. */
+function paragraph(...parts: Array<string | undefined>): string {
+  return parts.map((p) => asSentence(p ?? '')).filter((p) => p !== '').join(' ');
+}
+
+function hintFor(err: AppregError): string {
+  if (err instanceof ServiceError) return HINTS[err.status] ?? (err.status >= 500 ? SERVER_ERROR_HINT : '');
+  return UNREACHABLE_HINT;
+}
+
+/**
+ * Diagnostics for an error thrown while doing `action`, which completes
+ * "Could not …", e.g. "create the OAuth client" or "read the group".
+ */
 export function diagnosticsFor(err: unknown, action: string): Diagnostic[] {
   if (err instanceof DiagnosticError) return err.diagnostics;
-  if (err instanceof ServiceError) {
-    const fields = err.fieldErrors;
-    if (fields.length > 0) {
-      return fields.map((f) => ({
-        severity: 'error' as const,
-        summary: `Could not ${action}: ${err.problem.title || 'invalid value'}`,
-        detail: `${f.path}: ${f.message}`,
-        // Terraform paths cannot point into a set element: stop at the attribute.
-        attribute: [f.path.replace(/\[.*$/, '').split('.')[0]!],
-      }));
-    }
-    const hint = HINTS[err.status] ?? '';
-    return [{
-      severity: 'error',
-      summary: `Could not ${action}`,
-      detail: `The registration service answered ${err.message}.${hint ? ` ${hint}` : ''}`,
-    }];
-  }
-  if (err instanceof TransportError || err instanceof TimeoutError) {
-    return [{
-      severity: 'error',
-      summary: `Could not ${action}`,
-      detail: `The registration service could not be reached: ${err.message}. Check the provider endpoint (or APPREG_ENDPOINT) and that the service is running.`,
-    }];
+  const summary = `Could not ${action}`;
+  if (err instanceof ServiceError && err.fieldErrors.length > 0) {
+    return err.fieldErrors.map((f) => ({
+      severity: 'error' as const,
+      summary,
+      detail: `${paragraph(`${f.path}: ${f.message}`, saysWhatToDo(f.message) ? undefined : HINTS[422])}\n\n${err.exchange}`,
+      // Terraform paths cannot point into a set element: stop at the attribute.
+      attribute: [f.path.replace(/\[.*$/, '').split('.')[0]!],
+    }));
   }
   if (err instanceof AppregError) {
-    return [{ severity: 'error', summary: `Could not ${action}`, detail: err.message }];
+    const reason = err.reason;
+    return [{ severity: 'error', summary, detail: `${paragraph(reason, saysWhatToDo(reason) ? undefined : hintFor(err))}\n\n${err.exchange}` }];
   }
   const message = err instanceof Error ? err.message : String(err);
   return [{
     severity: 'error',
-    summary: `Could not ${action}: internal error`,
-    detail: `This is a bug in the appreg provider; please report it. ${message}`,
+    summary: `${summary}: internal error`,
+    detail: paragraph('This is a bug in the appreg provider; please report it with the message below', message),
   }];
 }
 

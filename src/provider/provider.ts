@@ -20,6 +20,7 @@ import {
 import { decodeJsonValue } from '../tfplugin/codec';
 import { blockType } from '../tfplugin/schema';
 import { VERSION } from '../version';
+import { TenantView } from '../resources/tenant';
 import { diagnosticsFor, hasErrors } from './diagnostics';
 import { planFromSpec } from './plan';
 import { decodePrivate, encodePrivate } from './private';
@@ -82,13 +83,14 @@ export class AppregProvider implements ProviderServer {
     // Loaded here, not at start: Terraform starts the provider several times per
     // command, mostly for the schema, and axios and zod are most of the load time.
     const { AppregClient } = await import('../client');
-    this.ctx = {
-      client: new AppregClient({
-        endpoint: endpoint!,
-        token: token!,
-        userAgent: `terraform-provider-appreg/${VERSION} (terraform ${terraformVersion})`,
-      }),
-    };
+    const client = new AppregClient({
+      endpoint: endpoint!,
+      token: token!,
+      userAgent: `terraform-provider-appreg/${VERSION} (terraform ${terraformVersion})`,
+    });
+    // One view of the tenant per process: the plan-time checks of every client share its one
+    // read of the settings, and a client sees that an earlier-planned tenant setting turns OAuth on.
+    this.ctx = { client, tenant: new TenantView(client) };
     return diags;
   }
 
@@ -121,7 +123,7 @@ export class AppregProvider implements ProviderServer {
       if (got === null) return { newState: null, diagnostics: [] };
       return { newState: got.state, private: encodePrivate(got.private), diagnostics: [] };
     } catch (e) {
-      return { newState: currentState, private: priv, diagnostics: diagnosticsFor(e, `read ${typeName}`) };
+      return { newState: currentState, private: priv, diagnostics: diagnosticsFor(e, `read ${res.noun}`) };
     }
   }
 
@@ -144,7 +146,7 @@ export class AppregProvider implements ProviderServer {
     try {
       diagnostics.push(...((await res.modifyPlan?.(this.ctx, { prior, planned, config: cfg, replacing: requiresReplace.length > 0 })) ?? []));
     } catch (e) {
-      diagnostics.push(...diagnosticsFor(e, `plan ${typeName}`));
+      diagnostics.push(...diagnosticsFor(e, `plan ${res.noun}`));
     }
     return { plannedState: planned, requiresReplace, plannedPrivate: priorPrivate, diagnostics };
   }
@@ -164,7 +166,7 @@ export class AppregProvider implements ProviderServer {
         await res.delete(ctx, asState(priorState), priv);
         return { newState: null, diagnostics: [] };
       } catch (e) {
-        return { newState: priorState, private: plannedPrivate, diagnostics: diagnosticsFor(e, `delete ${typeName}`) };
+        return { newState: priorState, private: plannedPrivate, diagnostics: diagnosticsFor(e, `delete ${res.noun}`) };
       }
     }
     const creating = priorState === null;
@@ -175,7 +177,7 @@ export class AppregProvider implements ProviderServer {
       return { newState: stored.state, private: encodePrivate(stored.private), diagnostics: [] };
     } catch (e) {
       // On a failed update the prior state stays; on a failed create nothing was made.
-      return { newState: creating ? null : priorState, private: plannedPrivate, diagnostics: diagnosticsFor(e, `${creating ? 'create' : 'update'} ${typeName}`) };
+      return { newState: creating ? null : priorState, private: plannedPrivate, diagnostics: diagnosticsFor(e, `${creating ? 'create' : 'update'} ${res.noun}`) };
     }
   }
 
@@ -186,7 +188,7 @@ export class AppregProvider implements ProviderServer {
       const stored = await res.importState(ctx, id);
       return { imported: [{ typeName, state: stored.state, private: encodePrivate(stored.private) }], diagnostics: [] };
     } catch (e) {
-      return { imported: [], diagnostics: diagnosticsFor(e, `import ${typeName} ${JSON.stringify(id)}`) };
+      return { imported: [], diagnostics: diagnosticsFor(e, `import ${res.noun} ${JSON.stringify(id)}`) };
     }
   }
 
@@ -198,7 +200,7 @@ export class AppregProvider implements ProviderServer {
     try {
       return { state: await ds.read(this.configured(), cfg), diagnostics };
     } catch (e) {
-      return { state: config, diagnostics: [...diagnostics, ...diagnosticsFor(e, `read data.${typeName}`)] };
+      return { state: config, diagnostics: [...diagnostics, ...diagnosticsFor(e, `read ${ds.noun}`)] };
     }
   }
 

@@ -14,6 +14,7 @@ function toState(c: Consent): State {
 /** The resource. */
 export const appConsentResource: Resource = {
   spec: appConsent,
+  noun: 'the app consent',
 
   validate(config) {
     return validateAppConsentConfig(config);

@@ -10,6 +10,7 @@ function notFound(what: string, name: string, known: string[]): DiagnosticError 
 /** `data.appreg_group`. */
 export const groupDataSource: DataSource = {
   spec: groupData,
+  noun: 'the group',
   validate: validateLookupConfig,
   async read(ctx, config): Promise<State> {
     const name = config.name as string;
@@ -23,6 +24,7 @@ export const groupDataSource: DataSource = {
 /** `data.appreg_oauth_client`. */
 export const oauthClientDataSource: DataSource = {
   spec: oauthClientData,
+  noun: 'the organization-scoped app',
   validate: validateLookupConfig,
   async read(ctx, config): Promise<State> {
     const name = config.name as string;

@@ -2,12 +2,13 @@
  * `appreg_oauth_client`: an OAuth 2.0 app registration. In order: schema,
  * plan, create, read, update, delete, import.
  */
-import type { App, Consent, CreateAppInput, UpdateAppInput } from '../client';
-import { isNotFound } from '../client/errors';
+import type { App, Consent, CreateAppInput, CreatedApp, UpdateAppInput } from '../client';
+import { ConflictError, isNotFound } from '../client/errors';
 import { valuesEqual } from '../provider/values';
 import { oauthClient, validateOauthClientConfig } from '../schema';
 import { isUnknown, Unknown, type Diagnostic, type TfValue } from '../tfplugin/types';
 import { intentKey } from './intent';
+import { OAUTH_OFF_ADVICE, oauthOffAtCreate } from './tenant';
 import { DiagnosticError, type PlanInput, type PrivateData, type Resource, type ResourceContext, type State, type Stored } from './resource';
 
 const TRIGGERS_TYPE = oauthClient.attributes.rotation_triggers!.type;
@@ -50,6 +51,7 @@ const MUTABLE = ['name', 'description', 'callback_urls', 'grant_types', 'require
 /** The resource. */
 export const oauthClientResource: Resource = {
   spec: oauthClient,
+  noun: 'the OAuth client',
 
   validate(config) {
     return validateOauthClientConfig(config);
@@ -79,11 +81,17 @@ export const oauthClientResource: Resource = {
       }
     }
 
+    // A new registration (a create, or the new half of a replacement) needs OAuth on for the tenant.
+    if (ctx && (prior === null || replacing)) out.push(...(await oauthOffAtCreate(ctx.tenant)));
+
     const grants = planned.grant_types;
     if (ctx && Array.isArray(grants) && grants.includes('device_code')) {
-      const settings = await ctx.client.getTenantSettings();
-      out.push(...validateOauthClientConfig(config, { deviceGrantAllowed: settings.device_grant_allowed })
-        .filter((d) => d.summary === 'Device grant not allowed'));
+      // A token that may not read the settings leaves this check to the service at apply.
+      const settings = await ctx.tenant.settingsIfReadable();
+      if (settings) {
+        out.push(...validateOauthClientConfig(config, { deviceGrantAllowed: settings.device_grant_allowed })
+          .filter((d) => d.summary === 'Device grant not allowed'));
+      }
     }
     return out;
   },
@@ -102,7 +110,13 @@ export const oauthClientResource: Resource = {
       ...(typeof planned.description === 'string' ? { description: planned.description } : {}),
     };
     // A create lost to a crash is adopted by the next apply: same intent, same key, the service replays.
-    const app = await ctx.client.createApp(groupId, input, { idempotencyKey: intentKey('create', { group_id: groupId, input }) });
+    let app: CreatedApp;
+    try {
+      app = await ctx.client.createApp(groupId, input, { idempotencyKey: intentKey('create', { group_id: groupId, input }) });
+    } catch (e) {
+      if (e instanceof ConflictError && (await oauthIsOff(ctx, e))) throw oauthOffAtApply(e);
+      throw e;
+    }
     return {
       state: toState(app, { client_secret: app.client_secret ?? null, rotation_triggers: planned.rotation_triggers ?? null, description: planned.description ?? null }),
       private: { version: app.version },
@@ -179,6 +193,30 @@ export const oauthClientResource: Resource = {
     return { state: toState(app, { client_secret: null, rotation_triggers: null, description: app.description ? app.description : null }), private: { version: app.version } };
   },
 };
+
+/**
+ * Whether a 409 from registering means OAuth is off (the other 409 is a
+ * taken name). The settings say it best; a token that may not read them
+ * leaves the service's own words, which start the same way for this case.
+ */
+async function oauthIsOff(ctx: ResourceContext, e: ConflictError): Promise<boolean> {
+  try {
+    const settings = await ctx.client.getTenantSettings();
+    ctx.tenant.remember(settings);
+    return !settings.oauth_enabled;
+  } catch {
+    return /^OAuth is (switched )?off\b/i.test(e.problem.detail);
+  }
+}
+
+/** The service's 409 for OAuth off, in the words the plan-time check uses, with the call kept for reference. */
+function oauthOffAtApply(e: ConflictError): DiagnosticError {
+  return new DiagnosticError([{
+    severity: 'error',
+    summary: 'Could not create the OAuth client',
+    detail: `OAuth is off for this tenant, so the registration service refused to register the client. ${OAUTH_OFF_ADVICE}\n\n${e.exchange}`,
+  }]);
+}
 
 /**
  * Consents that a replacement would leave pointing at an app they cannot

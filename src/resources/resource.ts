@@ -7,6 +7,7 @@
 import type { AppregClient } from '../client';
 import type { TypeSpec } from '../schema';
 import type { Diagnostic, TfValue } from '../tfplugin/types';
+import type { TenantView } from './tenant';
 
 /** A resource's state, configuration or plan: every attribute of its schema, null when unset. */
 export type State = { [attribute: string]: TfValue };
@@ -23,6 +24,8 @@ export interface PrivateData {
 /** What a configured provider hands to resources. */
 export interface ResourceContext {
   client: AppregClient;
+  /** The tenant's settings, read once per provider process, and what this process has planned for them. */
+  tenant: TenantView;
 }
 
 /** A state together with its private data, as create, read, update and import return it. */
@@ -51,6 +54,8 @@ export class DiagnosticError extends Error {
 /** A managed resource type. */
 export interface Resource {
   readonly spec: TypeSpec;
+  /** What the resource is in words, for diagnostics: "Could not create <noun>" (e.g. "the OAuth client"). */
+  readonly noun: string;
   /** Plan-time rules that need no service call. */
   validate(config: State): Diagnostic[];
   /**
@@ -71,6 +76,8 @@ export interface Resource {
 /** A data source type. */
 export interface DataSource {
   readonly spec: TypeSpec;
+  /** What the data source reads, in words, for diagnostics: "Could not read <noun>". */
+  readonly noun: string;
   validate(config: State): Diagnostic[];
   read(ctx: ResourceContext, config: State): Promise<State>;
 }

@@ -4,30 +4,49 @@
  */
 import type { TenantSettings } from '../client';
 import { tenantOauthSetting } from '../schema';
-import { DiagnosticError, type Resource, type State, type Stored } from './resource';
+import { isUnknown } from '../tfplugin/types';
+import { DiagnosticError, type Resource, type ResourceContext, type State, type Stored } from './resource';
 
 function toState(s: TenantSettings): State {
   return { id: s.tenant_id, oauth_enabled: s.oauth_enabled, sso_enabled: s.sso_enabled, device_grant_allowed: s.device_grant_allowed };
 }
 
+/** Sets the switch, and tells the rest of this process (clients planned at apply) the new settings. */
+async function put(ctx: ResourceContext, planned: State): Promise<TenantSettings> {
+  const settings = await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean });
+  ctx.tenant.remember(settings);
+  return settings;
+}
+
 /** The resource. */
 export const tenantOauthSettingResource: Resource = {
   spec: tenantOauthSetting,
+  noun: 'the tenant OAuth setting',
 
   validate() {
     return [];
   },
 
+  async modifyPlan(ctx, { planned }) {
+    // Clients planned after this one (they depend on it) may be created on a tenant whose OAuth
+    // is still off: this run turns it on first. Unknown until apply counts as "may turn it on".
+    if (ctx && (planned.oauth_enabled === true || isUnknown(planned.oauth_enabled))) ctx.tenant.notePlannedOauthOn();
+    return [];
+  },
+
   async create(ctx, planned): Promise<Stored> {
-    return { state: toState(await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean })) };
+    return { state: toState(await put(ctx, planned)) };
   },
 
   async read(ctx): Promise<Stored | null> {
-    return { state: toState(await ctx.client.getTenantSettings()) };
+    const settings = await ctx.client.getTenantSettings();
+    // Fresh from the refresh before the plan: the clients' plan-time checks may use it.
+    ctx.tenant.remember(settings);
+    return { state: toState(settings) };
   },
 
   async update(ctx, _prior, planned): Promise<Stored> {
-    return { state: toState(await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean })) };
+    return { state: toState(await put(ctx, planned)) };
   },
 
   async delete(): Promise<void> {

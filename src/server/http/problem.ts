@@ -64,7 +64,7 @@ export class ProblemError extends Error {
 
 /** 404 for anything the caller may not see; says nothing about whether it exists elsewhere. */
 export function notFound(what: string): ProblemError {
-  return new ProblemError('not-found', `${what} was not found, or this token may not see it`);
+  return new ProblemError('not-found', `${what} was not found, or this token may not see it.`);
 }
 
 /** 403: the caller sees the object but may not change it. */
