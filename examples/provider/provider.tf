@@ -1,7 +1,8 @@
 terraform {
   required_providers {
     appreg = {
-      source = "appreg/appreg"
+      source  = "appreg/appreg"
+      version = "~> 0.1"
     }
   }
 }

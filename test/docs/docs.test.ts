@@ -10,11 +10,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkDocs, DOCS_FIX_HINT, describeDocsProblems } from '../../scripts/check-docs';
 import {
+  API_OPERATIONS,
   DOCS_BANNER,
   docPath,
   exampleDir,
+  exampleFiles as typeExamples,
   FORCE_NEW_SENTENCE,
+  frontMatter,
   generateDocs,
+  loadOpenApi,
+  type ApiSource,
+  type OpenApiDocument,
   importBlocks,
   parseImportScript,
   readDocs,
@@ -28,6 +34,27 @@ import { appregProvider, type ProviderSpec, type TypeSpec } from '../../src/sche
 
 const root = findRepoRoot(__dirname);
 const committed = readDocs(root);
+
+jest.setTimeout(60_000);
+
+/** The OpenAPI document of a real service, read once for the whole file (starting a service takes a moment). */
+let api: ApiSource;
+beforeAll(async () => {
+  api = { document: await loadOpenApi(), operations: API_OPERATIONS };
+});
+
+/** The smallest API source the generator accepts, for fixture providers. */
+const tinyApi: ApiSource = {
+  document: { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: { '/healthz': { get: { summary: 'Health', responses: { 200: { description: 'ok' } } } } } } as OpenApiDocument,
+  operations: { 'GET /healthz': { access: 'public', example: { status: 200 } } },
+};
+
+/** The lines of a page after its front matter. */
+function body(page: string): string[] {
+  const lines = page.split('\n');
+  const end = lines.indexOf('---', 1);
+  return lines.slice(end + 2);
+}
 
 /** One `- \`name\` (Type) text` line of a Schema section, with the heading it is listed under. */
 interface ListedAttribute {
@@ -83,14 +110,15 @@ function exampleFiles(): string[] {
 }
 
 describe('docs/ generated from src/schema and examples/', () => {
-  test('docs/ is exactly what npm run docs writes', () => {
-    const problems = checkDocs(root);
+  test('docs/ is exactly what npm run docs writes', async () => {
+    const problems = await checkDocs(root, api);
     if (problems.length > 0) throw new Error(describeDocsProblems(problems));
   });
 
   test('one page per resource and data source, plus index.md, and nothing else', () => {
     expect([...committed.keys()].sort()).toEqual(
       [
+        'api.md',
         'index.md',
         'resources/app_consent.md',
         'resources/oauth_client.md',
@@ -101,12 +129,74 @@ describe('docs/ generated from src/schema and examples/', () => {
     );
   });
 
-  test.each(pages)('$page: title and the description from the schema', ({ page, spec, kind }) => {
+  test.each(pages)('$page: registry front matter, title and the description from the schema', ({ page, spec, kind }) => {
     const text = pageText(page);
-    expect(text.split('\n')[0]).toBe(`<!-- ${DOCS_BANNER} -->`);
+    const pageTitle = kind === 'provider' ? 'appreg Provider' : `${spec.typeName} ${kind === 'resource' ? 'Resource' : 'Data Source'} - appreg`;
+    // Spelled out here, as the registry reads it, rather than taken from the generator.
+    expect(text.startsWith(`---\npage_title: "${pageTitle}"\nsubcategory: ""\ndescription: |-\n  ${spec.description}\n---\n\n`)).toBe(true);
+    const lines = body(text);
+    expect(lines[0]).toBe(`<!-- ${DOCS_BANNER} -->`);
     const title = kind === 'provider' ? '# appreg Provider' : `# ${spec.typeName} (${kind === 'resource' ? 'Resource' : 'Data Source'})`;
-    expect(text.split('\n')[1]).toBe(title);
+    expect(lines[1]).toBe(title);
     expect(text).toContain(`\n${spec.description}\n`);
+  });
+
+  test.each(pages.filter((p) => p.kind !== 'provider'))('$page: the role it needs, and an HCL and a TypeScript example', ({ page, spec, kind }) => {
+    const text = pageText(page);
+    expect(text).toMatch(/\n## Required role\n\n[\s\S]*`group_admin`[\s\S]*\n## Example Usage\n\n```terraform\n[\s\S]*\n```typescript\n/);
+    const { ts } = typeExamples(kind as DocKind, spec.typeName);
+    expect(fs.readFileSync(path.join(root, ts), 'utf8')).toContain("from '@appreg/provider-cdktf'");
+  });
+
+  test('resources/oauth_client.md: what rotation does to the old secret, and the replacement gap and how to avoid it', () => {
+    const text = pageText('resources/oauth_client.md');
+    expect(text).toMatch(/## Secret rotation[\s\S]*old secret stops working at once/);
+    expect(text).toMatch(/## Replacement[\s\S]*new id, a new client id[\s\S]*Sign-in gap[\s\S]*create_before_destroy[\s\S]*names are unique per group[\s\S]*rename/);
+  });
+
+  test('index.md: install from the release files, version constraint, supported Terraform versions, cdktf and cdktn', () => {
+    const index = pageText('index.md');
+    for (const s of [
+      '## Install',
+      'terraform-provider-appreg_0.1.0_linux_amd64.zip',
+      'terraform-provider-appreg_0.1.0_SHA256SUMS',
+      'appreg provider install --from terraform-provider-appreg_0.1.0_linux_amd64.zip',
+      '~/.terraform.d/plugins',
+      'filesystem_mirror {',
+      '.terraform.lock.hcl',
+      'version = "~> 0.1"',
+      'Terraform 1.0 and newer',
+      'Terraform 1.11',
+      'npm install ./appreg-provider-cdktf-0.1.0.tgz cdktf@0.21 constructs@10.7',
+      'npm install ./appreg-provider-cdktn-0.1.0.tgz cdktn@0.24',
+      '### Roles',
+    ]) {
+      expect({ missing: index.includes(s) ? null : s }).toEqual({ missing: null });
+    }
+  });
+
+  test('api.md: every operation of GET /openapi.json, with roles, responses and a curl example that never holds a token', () => {
+    const text = pageText('api.md');
+    expect(text.startsWith('---\npage_title: "Registration service API - appreg"\n')).toBe(true);
+    for (const [p, item] of Object.entries(api.document.paths)) {
+      for (const method of Object.keys(item)) {
+        const heading = `### ${method.toUpperCase()} ${p}`;
+        const at = text.indexOf(`\n${heading}\n`);
+        expect({ heading, found: at >= 0 }).toEqual({ heading, found: true });
+        const section = text.slice(at + 1).split(/\n### /)[0]!;
+        expect(section).toMatch(/\*\*Responses:\*\*|\*\*Example:\*\*/);
+        expect(section).toMatch(/```shell\ncurl [\s\S]*"\$APPREG_ENDPOINT\//);
+        expect(section).toMatch(/Answers `\d{3} [A-Za-z ]+`\./);
+      }
+    }
+    // Tokens only ever as the variable; nothing that looks like an issued token (art_…) or secret (ars_…).
+    expect(text).not.toMatch(/\bar[ts]_[A-Za-z0-9_-]{20,}/);
+    expect(text).toContain('-H "Authorization: Bearer $APPREG_TOKEN"');
+    expect(text).toMatch(/\| 422 Unprocessable Content \| problem document \|/);
+  });
+
+  test('front matter: a description over several lines is one indented line of a literal block', () => {
+    expect(frontMatter('x Resource - p', 'A\n  b.')).toEqual(['---', 'page_title: "x Resource - p"', 'subcategory: ""', 'description: |-', '  A b.', '---', '']);
   });
 
   test.each(pages)('$page: every attribute of the schema, under the right heading, and no other', ({ page, spec }) => {
@@ -152,11 +242,12 @@ describe('docs/ generated from src/schema and examples/', () => {
 describe('examples feed the pages', () => {
   const files = exampleFiles();
 
-  test('there is an example for the provider, every resource and every data source, and an import.sh for every resource', () => {
+  test('there is an HCL and a TypeScript example for the provider, every resource and every data source, and an import.sh for every resource', () => {
     const expected = [
       'examples/provider/provider.tf',
-      ...appregProvider.resources.flatMap((t) => [`${exampleDir('resource', t.typeName)}/resource.tf`, `${exampleDir('resource', t.typeName)}/import.sh`]),
-      ...appregProvider.dataSources.map((t) => `${exampleDir('data source', t.typeName)}/data-source.tf`),
+      'examples/provider/provider.ts',
+      ...appregProvider.resources.flatMap((t) => [`${exampleDir('resource', t.typeName)}/resource.tf`, `${exampleDir('resource', t.typeName)}/resource.ts`, `${exampleDir('resource', t.typeName)}/import.sh`]),
+      ...appregProvider.dataSources.flatMap((t) => [`${exampleDir('data source', t.typeName)}/data-source.tf`, `${exampleDir('data source', t.typeName)}/data-source.ts`]),
     ];
     expect(files).toEqual(expected.sort());
   });
@@ -217,8 +308,13 @@ describe('the generator', () => {
     ],
     dataSources: [{ typeName: 'fx_widget', version: 0, description: 'Finds | a widget.', attributes: { name: { type: 'string', required: true, description: 'Name.' } } }],
   };
+  const fixtureNotes = {
+    'resource:fx_widget': { role: ['Any `group_admin`.'], sections: [{ title: 'Lifecycle', lines: ['Widgets last.'] }] },
+    'data source:fx_widget': { role: ['Anyone.'] },
+  };
+  const generateFixture = (dir: string, spec: ProviderSpec = fixture): Promise<Map<string, string>> => generateDocs(dir, spec, tinyApi, fixtureNotes);
 
-  function withFixtureRoot<T>(fn: (dir: string) => T): T {
+  async function withFixtureRoot<T>(fn: (dir: string) => Promise<T>): Promise<T> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-docs-test-'));
     try {
       const write = (rel: string, text: string): void => {
@@ -229,16 +325,19 @@ describe('the generator', () => {
       write('examples/resources/fx_widget/resource.tf', 'resource "fx_widget" "w" {\n  name = "a ```fenced``` name"   \n}\n\n\n');
       write('examples/resources/fx_widget/import.sh', 'terraform import fx_widget.w w1\n');
       write('examples/data-sources/fx_widget/data-source.tf', 'data "fx_widget" "w" {\n  name = "w"\n}\n');
-      return fn(dir);
+      write('examples/provider/provider.ts', 'new FxProvider(this, "fx");\n');
+      write('examples/resources/fx_widget/resource.ts', 'new Widget(this, "w", { name: "n" });\n');
+      write('examples/data-sources/fx_widget/data-source.ts', 'new DataFxWidget(this, "w", { name: "w" });\n');
+      return await fn(dir);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 
   test('a small schema: pages, sections and annotations', () =>
-    withFixtureRoot((dir) => {
-      const docs = generateDocs(dir, fixture);
-      expect([...docs.keys()]).toEqual(['data-sources/widget.md', 'index.md', 'resources/widget.md']);
+    withFixtureRoot(async (dir) => {
+      const docs = await generateFixture(dir);
+      expect([...docs.keys()]).toEqual(['api.md', 'data-sources/widget.md', 'index.md', 'resources/widget.md']);
       const widget = docs.get('resources/widget.md')!;
       expect(widget).toContain('- `name` (String) Name. Changing this forces a new resource to be created.\n');
       expect(widget).toContain('- `size` (Number) Size. Defaults to `3`.\n');
@@ -249,6 +348,9 @@ describe('the generator', () => {
       // A fence longer than any backtick run in the example; CRLF and trailing blanks dropped.
       expect(widget).toContain('````terraform\nresource "fx_widget" "w" {\n  name = "a ```fenced``` name"\n}\n````\n');
       expect(widget).toContain('import {\n  to = fx_widget.w\n  id = "w1"\n}');
+      expect(widget).toContain('---\npage_title: "fx_widget Resource - fx"\nsubcategory: ""\ndescription: |-\n  A widget. More text.\n---\n');
+      expect(widget).toMatch(/## Required role\n\nAny `group_admin`\.\n\n## Example Usage\n\n````terraform[\s\S]*```typescript\nnew Widget[\s\S]*## Lifecycle\n\nWidgets last\.\n\n[\s\S]*## Schema/);
+      expect(docs.get('api.md')).toContain('### GET /healthz\n\nHealth.\n\n**Authentication:** none.');
       const index = docs.get('index.md')!;
       expect(index).toContain('```terraform\nprovider "fx" {}\n```');
       expect(index).toContain('- `token` (String, Sensitive) A token.\n');
@@ -264,9 +366,9 @@ describe('the generator', () => {
       }
     }));
 
-  test('deterministic: two runs give the same bytes, with nothing of the machine or the time', () => {
-    const first = generateDocs(root);
-    expect([...generateDocs(root)]).toEqual([...first]);
+  test('deterministic: two runs, each with its own service, give the same bytes, with nothing of the machine or the time', async () => {
+    const first = await generateDocs(root);
+    expect([...(await generateDocs(root))]).toEqual([...first]);
     for (const [rel, text] of first) {
       for (const s of [root, os.homedir(), os.tmpdir()].filter((x) => x.length > 5)) expect({ rel, contains: text.includes(s) ? s : null }).toEqual({ rel, contains: null });
       expect({ rel, timestamp: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text) }).toEqual({ rel, timestamp: false });
@@ -274,30 +376,40 @@ describe('the generator', () => {
   });
 
   test('a missing example, a stray example folder or file, and a bad import.sh are refused by name', () =>
-    withFixtureRoot((dir) => {
+    withFixtureRoot(async (dir) => {
       fs.rmSync(path.join(dir, 'examples/data-sources/fx_widget/data-source.tf'));
-      expect(() => generateDocs(dir, fixture)).toThrow(/examples\/data-sources\/fx_widget\/data-source\.tf is missing/);
+      await expect(generateFixture(dir)).rejects.toThrow(/examples\/data-sources\/fx_widget\/data-source\.tf is missing/);
+      fs.writeFileSync(path.join(dir, 'examples/data-sources/fx_widget/data-source.tf'), 'data "fx_widget" "w" {}\n');
+      fs.rmSync(path.join(dir, 'examples/resources/fx_widget/resource.ts'));
+      await expect(generateFixture(dir)).rejects.toThrow(/examples\/resources\/fx_widget\/resource\.ts is missing/);
+      fs.writeFileSync(path.join(dir, 'examples/resources/fx_widget/resource.ts'), 'new Widget(this, "w", {});\n');
       fs.writeFileSync(path.join(dir, 'examples/data-sources/fx_widget/data-source.tf'), 'data "fx_widget" "w" {}\n');
 
       fs.mkdirSync(path.join(dir, 'examples/resources/fx_gone'));
       fs.writeFileSync(path.join(dir, 'examples/resources/fx_widget/notes.tf'), '');
-      expect(() => generateDocs(dir, fixture)).toThrow(
-        /examples\/resources\/fx_gone \(no resource of that name in src\/schema\)[\s\S]*examples\/resources\/fx_widget\/notes\.tf \(expected only resource\.tf and import\.sh\)/,
+      await expect(generateFixture(dir)).rejects.toThrow(
+        /examples\/resources\/fx_gone \(no resource of that name in src\/schema\)[\s\S]*examples\/resources\/fx_widget\/notes\.tf \(expected only resource\.tf, resource\.ts, import\.sh\)/,
       );
       fs.rmSync(path.join(dir, 'examples/resources/fx_gone'), { recursive: true });
       fs.rmSync(path.join(dir, 'examples/resources/fx_widget/notes.tf'));
 
       fs.writeFileSync(path.join(dir, 'examples/resources/fx_widget/import.sh'), 'echo hi\n');
-      expect(() => generateDocs(dir, fixture)).toThrow(/examples\/resources\/fx_widget\/import\.sh:1: expected 'terraform import/);
+      await expect(generateFixture(dir)).rejects.toThrow(/examples\/resources\/fx_widget\/import\.sh:1: expected 'terraform import/);
+      fs.writeFileSync(path.join(dir, 'examples/resources/fx_widget/import.sh'), 'terraform import fx_widget.w w1\n');
+
+      // A type without notes, and an operation of the service without roles and an example, are refused by name.
+      await expect(generateDocs(dir, fixture, tinyApi, {})).rejects.toThrow(/TYPE_NOTES in scripts\/docs\.ts has no entry 'resource:fx_widget'/);
+      const extra: ApiSource = { ...tinyApi, document: { ...tinyApi.document, paths: { ...tinyApi.document.paths, '/v1/new': { get: { summary: 'New' } } } } };
+      await expect(generateDocs(dir, fixture, extra, fixtureNotes)).rejects.toThrow(/operations without roles and an example: GET \/v1\/new/);
     }));
 
   test('an attribute with no required/optional/computed flag is a schema error, not a guess', () =>
-    withFixtureRoot((dir) => {
+    withFixtureRoot(async (dir) => {
       const broken: ProviderSpec = {
         ...fixture,
         resources: [{ ...fixture.resources[0]!, attributes: { ...fixture.resources[0]!.attributes, odd: { type: 'string', description: 'Odd.' } } }],
       };
-      expect(() => generateDocs(dir, broken)).toThrow(/Attribute odd is neither required, optional nor computed/);
+      await expect(generateFixture(dir, broken)).rejects.toThrow(/Attribute odd is neither required, optional nor computed/);
     }));
 
   test('types and default values are written the way Terraform users read them', () => {
@@ -314,25 +426,25 @@ describe('the generator', () => {
 });
 
 describe('the check', () => {
-  test('a hand edit, a missing page and a stray page are each named, with the fix', () => {
+  test('a hand edit, a missing page and a stray page are each named, with the fix', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-docs-check-'));
     try {
       for (const rel of exampleFiles()) {
         fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
         fs.copyFileSync(path.join(root, rel), path.join(dir, rel));
       }
-      const generated = generateDocs(dir);
+      const generated = await generateDocs(dir, undefined, api);
       writeDocs(generated, dir);
-      expect(checkDocs(dir)).toEqual([]);
+      expect(await checkDocs(dir, api)).toEqual([]);
 
       // Windows line endings are not a difference.
       fs.writeFileSync(path.join(dir, 'docs/index.md'), generated.get('index.md')!.replace(/\n/g, '\r\n'));
-      expect(checkDocs(dir)).toEqual([]);
+      expect(await checkDocs(dir, api)).toEqual([]);
 
       fs.writeFileSync(path.join(dir, 'docs/index.md'), generated.get('index.md')!.replace('## Authentication', '## Auth'));
       fs.rmSync(path.join(dir, 'docs/resources/app_consent.md'));
       fs.writeFileSync(path.join(dir, 'docs/resources/removed.md'), '# gone\n');
-      const problems = checkDocs(dir);
+      const problems = await checkDocs(dir, api);
       expect(problems).toEqual([
         expect.stringMatching(/^changed  docs\/index\.md: first difference at line \d+:/),
         'missing  docs/resources/app_consent.md',
@@ -343,7 +455,12 @@ describe('the check', () => {
 
       // Writing replaces the folder, so the stray page goes.
       writeDocs(generated, dir);
-      expect(checkDocs(dir)).toEqual([]);
+      expect(await checkDocs(dir, api)).toEqual([]);
+
+      // A route whose documentation changed in the service makes api.md stale.
+      const changed: ApiSource = JSON.parse(JSON.stringify(api)) as ApiSource;
+      changed.document.paths['/v1/apps']!.get!.summary = 'List apps differently';
+      expect(await checkDocs(dir, changed)).toEqual([expect.stringMatching(/^changed  docs\/api\.md: first difference at line \d+:/)]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ data "appreg_oauth_client" "partner_portal" {
   name     = "Partner Portal"
 }
 
-output "partner_portal" {
+output "partner_portal_app" {
   value = {
     id             = data.appreg_oauth_client.partner_portal.id
     client_id      = data.appreg_oauth_client.partner_portal.client_id
