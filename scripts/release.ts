@@ -41,34 +41,22 @@ export interface ReleaseResult {
   bindings: string[];
 }
 
-/**
- * The bindings packer, if this checkout has it (`scripts/release/bindings.ts`,
- * compiled next to this file). Looked up at run time so the provider release
- * works on its own.
- */
-function loadBindingsPacker(): ((outDir: string) => Promise<string[]>) | undefined {
-  const compiled = path.join(__dirname, 'release', 'bindings.js');
-  if (!fs.existsSync(compiled)) return undefined;
-  const mod = require(compiled) as { packBindings?: (outDir: string) => Promise<string[]> };
-  if (typeof mod.packBindings !== 'function') throw new Error(`${compiled} does not export packBindings(outDir)`);
-  return mod.packBindings;
-}
-
 /** Builds the release into `args.outDir`; progress goes to `log`. */
 export async function release(args: ReleaseArgs, log: (line: string) => void = () => undefined): Promise<ReleaseResult> {
   const provider = await buildProviderRelease({ outDir: args.outDir, log });
   let bindings: string[] = [];
   if (!args.providerOnly) {
-    const pack = loadBindingsPacker();
-    if (pack === undefined) throw new Error('scripts/release/bindings.ts is not in this checkout, so the bindings cannot be packed; use --provider-only');
-    log('packing the bindings packages');
-    bindings = await pack(args.outDir);
+    log('packing the bindings packages (cdktf, cdktn)');
+    // Loaded only here: it brings the TypeScript compiler and the generator, which --provider-only does not need.
+    const { packBindings } = require('./release/bindings') as typeof import('./release/bindings');
+    bindings = await packBindings(args.outDir);
   }
   return { provider, bindings };
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+/** A size a person reads at a glance: 34.0 MiB, 8.0 KiB. */
+function size(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 /** The summary printed at the end: each file with its size and SHA-256. */
@@ -76,13 +64,13 @@ export function formatSummary(r: ReleaseResult, outDir: string): string {
   const p = r.provider;
   const lines = [
     `appreg ${p.version} release in ${outDir}`,
-    `  ${path.basename(p.zipPath)}  ${mib(p.zipSize)}  sha256 ${p.zipSha256}`,
-    `    ${p.executableName} (inside)  ${mib(p.executableSize)}  sha256 ${p.executableSha256}`,
+    `  ${path.basename(p.zipPath)}  ${size(p.zipSize)}  sha256 ${p.zipSha256}`,
+    `    ${p.executableName} (inside)  ${size(p.executableSize)}  sha256 ${p.executableSha256}`,
     `  ${path.basename(p.sumsPath)}`,
     `  ${path.basename(p.manifestPath)}`,
   ];
   for (const t of r.bindings) {
-    lines.push(`  ${path.basename(t)}  ${mib(fs.statSync(t).size)}  sha256 ${sha256File(t)}`);
+    lines.push(`  ${path.basename(t)}  ${size(fs.statSync(t).size)}  sha256 ${sha256File(t)}`);
   }
   return `${lines.join('\n')}\n`;
 }

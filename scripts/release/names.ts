@@ -6,6 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** The provider's type name, as in `terraform-provider-<type>`. */
 export const PROVIDER_TYPE = 'appreg';
@@ -79,4 +80,23 @@ export function sha256File(file: string): string {
     fs.closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+/**
+ * The appreg checkout (or installed package) a module belongs to: the
+ * nearest folder above `start` with appreg's package.json and `bin/appreg`
+ * (the compiler also copies package.json into `dist/`, which is not the
+ * root). Looked up rather than counted, because the same module runs
+ * compiled from `dist/` and as TypeScript under the tests, at different depths.
+ */
+export function findAppregRoot(start: string): string {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'appreg' && fs.existsSync(path.join(dir, 'bin', 'appreg'))) return dir;
+    } catch {
+      // No package.json here (or not JSON): keep going up.
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no appreg package.json above ${start}`);
+  }
 }

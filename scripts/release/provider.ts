@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yazl from 'yazl';
-import { manifestName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from './names';
+import { findAppregRoot, manifestName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from './names';
 
 /** The fuse Node looks for to know it carries a SEA blob (Node's documented value). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -47,8 +47,8 @@ const ZIP_MODE = 0o100755;
  */
 const ZIP_COMPRESSION_LEVEL = 9;
 
-/** The repository root, from `dist/scripts/release/`. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root (this file runs from `dist/scripts/release/`, and from `scripts/release/` under the tests). */
+export const REPO_ROOT = findAppregRoot(__dirname);
 
 /** The version in the repository's package.json (read at build time, not bundled with this script). */
 export function packageVersion(repoRoot: string = REPO_ROOT): string {

@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
+  findAppregRoot,
   PROVIDER_NAMESPACE,
   PROVIDER_TYPE,
   REGISTRY_HOST,
@@ -36,8 +37,8 @@ import { VERSION } from '../version';
 
 export { terraformPlatform };
 
-/** The repository root, from `dist/src/cli/`. */
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The checkout this command runs from (compiled in `dist/src/cli/`, or as TypeScript under the tests). */
+const REPO_ROOT = findAppregRoot(__dirname);
 
 /** The implied local mirror Terraform searches without any CLI configuration (`HOME` is honoured). */
 export function defaultMirrorDir(): string {
@@ -76,6 +77,8 @@ export interface InstallOptions {
   from?: string;
   /** The mirror; default {@link defaultMirrorDir}. */
   dir?: string;
+  /** Where the default zip is looked for, and built if missing; default this checkout's `release/`. */
+  releaseDir?: string;
   /** Replace an installed zip of the same version with a different checksum, or an unpacked install. */
   force?: boolean;
   /** Where progress goes (building takes tens of seconds); default stderr. */
@@ -94,7 +97,7 @@ class InstallError extends Error {}
  */
 export async function installProvider(opts: InstallOptions = {}): Promise<InstallResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const source = opts.from !== undefined ? path.resolve(opts.from) : await releaseZipBuildingIfMissing(log);
+  const source = opts.from !== undefined ? path.resolve(opts.from) : await releaseZipBuildingIfMissing(opts.releaseDir ?? path.join(REPO_ROOT, 'release'), log);
   const name = parseProviderZipName(path.basename(source));
   if (name === null) {
     throw new InstallError(
@@ -115,8 +118,9 @@ export async function installProvider(opts: InstallOptions = {}): Promise<Instal
   removeOrRefuseUnpacked(mirror, providerDir, name, opts.force === true);
   const existing = lstatOrNull(target);
   if (existing?.isDirectory()) throw new InstallError(`cannot install the provider: ${target} is a directory; remove it and run again.`);
-  if (existing?.isFile()) {
-    const installedSha = sha256File(target);
+  // Null when a concurrent remover took it between the look and the read: then there is nothing to compare.
+  const installedSha = existing?.isFile() ? sha256OrNull(target) : null;
+  if (installedSha !== null) {
     if (installedSha === sha256) return result;
     if (opts.force !== true) {
       throw new InstallError(
@@ -130,9 +134,9 @@ export async function installProvider(opts: InstallOptions = {}): Promise<Instal
   return result;
 }
 
-/** This checkout's release zip, built (provider only) if it is not there yet. */
-async function releaseZipBuildingIfMissing(log: (line: string) => void): Promise<string> {
-  const zip = defaultReleaseZip();
+/** The release zip of this checkout's version in `releaseDir`, built (provider only) if it is not there yet. */
+async function releaseZipBuildingIfMissing(releaseDir: string, log: (line: string) => void): Promise<string> {
+  const zip = path.join(path.resolve(releaseDir), providerZipName(VERSION));
   if (fs.existsSync(zip)) return zip;
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'provider', 'main.js'))) {
     throw new InstallError(`${zip} does not exist and this checkout is not compiled; run npm run release (or name a zip with --from).`);
@@ -140,7 +144,7 @@ async function releaseZipBuildingIfMissing(log: (line: string) => void): Promise
   log(`appreg: ${path.relative(process.cwd(), zip) || zip} does not exist; building the provider release first (about half a minute)`);
   // Loaded only here: the build pulls in esbuild and postject, development tools the rest of appreg never needs.
   const { buildProviderRelease } = require('../../scripts/release/provider') as typeof import('../../scripts/release/provider');
-  let built;
+  let built: import('../../scripts/release/provider').ProviderRelease;
   try {
     built = await buildProviderRelease({ outDir: path.dirname(zip), repoRoot: REPO_ROOT, log: (line) => log(`appreg: release: ${line}`) });
   } catch (e) {
@@ -290,6 +294,15 @@ function lstatOrNull(p: string): fs.Stats | null {
     return fs.lstatSync(p);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+function sha256OrNull(p: string): string | null {
+  try {
+    return sha256File(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
 }
