@@ -84,4 +84,23 @@ describe('examples/basic: one confidential web app', () => {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   });
+  test('leaves the tenant OAuth switch alone by default, so a group_admin token is enough', () => {
+    const { json } = synth(new BasicStack(Testing.app(), 'basic'));
+    expect(json.resource.appreg_tenant_oauth_setting).toBeUndefined();
+    expect(json.resource.appreg_oauth_client.wiki.depends_on).toBeUndefined();
+  });
+
+  test('for a new tenant, turns OAuth on first and registers the app after it (manageTenantOauth, APPREG_MANAGE_TENANT_OAUTH)', () => {
+    const { json } = synth(new BasicStack(Testing.app(), 'basic', { manageTenantOauth: true }));
+    expect(json.resource.appreg_tenant_oauth_setting.tenant).toEqual({ oauth_enabled: true });
+    expect(json.resource.appreg_oauth_client.wiki.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-basic-'));
+    try {
+      main({ CDKTF_OUTDIR: outdir, APPREG_MANAGE_TENANT_OAUTH: 'true' });
+      const synthesized = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'basic', 'cdk.tf.json'), 'utf8'));
+      expect(synthesized.resource.appreg_oauth_client.wiki.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
 });

@@ -61,4 +61,23 @@ describe('examples/device-cli: a public device-grant client with PKCE', () => {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   });
+  test('leaves the tenant OAuth switch alone by default, so a group_admin token is enough', () => {
+    const { json } = synth(new DeviceCliStack(Testing.app(), 'device-cli'));
+    expect(json.resource.appreg_tenant_oauth_setting).toBeUndefined();
+    expect(json.resource.appreg_oauth_client.cli.depends_on).toBeUndefined();
+  });
+
+  test('for a new tenant, turns OAuth on first and registers the app after it (manageTenantOauth, APPREG_MANAGE_TENANT_OAUTH)', () => {
+    const { json } = synth(new DeviceCliStack(Testing.app(), 'device-cli', { manageTenantOauth: true }));
+    expect(json.resource.appreg_tenant_oauth_setting.tenant).toEqual({ oauth_enabled: true });
+    expect(json.resource.appreg_oauth_client.cli.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-device-cli-'));
+    try {
+      main({ CDKTF_OUTDIR: outdir, APPREG_MANAGE_TENANT_OAUTH: 'true' });
+      const synthesized = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'device-cli', 'cdk.tf.json'), 'utf8'));
+      expect(synthesized.resource.appreg_oauth_client.cli.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
 });
