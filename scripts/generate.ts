@@ -51,15 +51,14 @@ export interface FlavourSpec {
   readonly library: string;
   /** Its long name, for the README and the package description. */
   readonly libraryTitle: string;
-  /** The generator package and the module in it that holds `TerraformProviderGenerator` (the package root would load jsii-pacmak). */
+  /** The generator package (`cdktf get` / `cdktn get` use it). */
   readonly generatorPackage: string;
+  /** The module in it that holds `TerraformProviderGenerator`; the package root would also load jsii-pacmak, which is not installed. */
   readonly generatorModule: string;
   /** The commons package the generator was built against (targets and constraints). */
   readonly commonsPackage: string;
   /** Peer dependencies of the package: the user's app brings its own library and constructs, so there is one copy of each. */
   readonly peerDependencies: Readonly<Record<string, string>>;
-  /** The command a user runs to synthesize (for the README). */
-  readonly synthCommand: string;
 }
 
 /** The two flavours. The peer ranges are the libraries' own: cdktn 0.24 accepts constructs >=10.6.0 <10.8.0. */
@@ -72,7 +71,6 @@ export const FLAVOUR_SPECS: Readonly<Record<Flavour, FlavourSpec>> = {
     generatorModule: './lib/get/generator/provider-generator',
     commonsPackage: '@cdktf/commons',
     peerDependencies: { cdktf: '^0.21.0', constructs: '^10.4.2' },
-    synthCommand: 'cdktf synth',
   },
   cdktn: {
     packageName: '@appreg/provider-cdktn',
@@ -82,7 +80,6 @@ export const FLAVOUR_SPECS: Readonly<Record<Flavour, FlavourSpec>> = {
     generatorModule: './build/get/generator/provider-generator',
     commonsPackage: '@cdktn/commons',
     peerDependencies: { cdktn: '^0.24.0', constructs: '>=10.6.0 <10.8.0' },
-    synthCommand: 'cdktn synth',
   },
 };
 
