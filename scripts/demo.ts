@@ -48,10 +48,17 @@ function admin(args: string[]): { [k: string]: string } {
   return JSON.parse(r.stdout) as { [k: string]: string };
 }
 
-/** Runs a command with its output shown indented, as progress. */
+/** Whether the demo keeps its folder, the app and the state at the end (`APPREG_DEMO_KEEP=1`). */
+const keep = (process.env.APPREG_DEMO_KEEP ?? '') !== '';
+
+/**
+ * Runs a command with its output shown indented, as progress. The command
+ * line shown says where it ran: the demo's environment (endpoint, token,
+ * CLI configuration) is its own, so it is a record, not one to paste.
+ */
 function run(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv; only?: RegExp }): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    say(`$ ${path.basename(cmd)} ${args.join(' ')}`);
+    say(`$ ${path.basename(cmd)} ${args.join(' ')}${opts.cwd ? `    (in ${opts.cwd})` : ''}`);
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let pending = '';
@@ -127,10 +134,14 @@ async function demo(work: string, cleanups: Array<() => Promise<void> | void>): 
 
   heading('Install the provider into a Terraform filesystem mirror (appreg provider install)');
   const mirror = path.join(work, 'mirror');
+  // Installs the release zip (npm run release), building it first when it is missing.
+  say('(the first run builds the provider release, which takes about half a minute)');
   const installed = admin(['provider', 'install', '--dir', mirror]);
+  // `installed` is the zip in the mirror; older versions of the command printed `path`.
+  const installedPath = installed.installed ?? installed.path ?? '';
   const cliConfig = path.join(work, 'terraform.rc');
   fs.writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path    = ${JSON.stringify(mirror)}\n    include = ["appreg/appreg"]\n  }\n  direct {\n    exclude = ["appreg/appreg"]\n  }\n}\n`);
-  check(fs.existsSync(installed.path!), `appreg/appreg ${installed.version} at ${path.relative(work, installed.path!)}`);
+  check(installedPath !== '' && fs.existsSync(installedPath), `appreg/appreg ${installed.version} at ${path.relative(work, installedPath)}`);
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -161,7 +172,15 @@ async function demo(work: string, cleanups: Array<() => Promise<void> | void>): 
   const outputs = JSON.parse(out.stdout) as { client_id: { value: string }; client_secret: { sensitive: boolean } };
   const clientId = outputs.client_id.value;
   check(/^[a-z0-9]+$/.test(clientId), `client id: ${clientId}`);
-  check(outputs.client_secret.sensitive, `client secret: kept in Terraform state as a sensitive output, never printed; read it with\n      terraform -chdir=${stack} output -raw client_secret\n      (the demo folder is removed at the end; run with APPREG_DEMO_KEEP=1 to keep it)`);
+  // The hint names only what still exists when the reader acts on it: the demo folder is removed
+  // at the end unless APPREG_DEMO_KEEP is set, and then the command is printed once the demo is over.
+  check(
+    outputs.client_secret.sensitive,
+    keep
+      ? 'client secret: kept in Terraform state as a sensitive output, never printed (the command to read it follows at the end)'
+      : 'client secret: kept in Terraform state as a sensitive output, never printed. The demo removes its folder at the end;\n' +
+        '      to keep it and read the secret afterwards, run it as: APPREG_DEMO_KEEP=1 npm run demo',
+  );
   const api = new AppregClient({ endpoint: url, token: adminToken! });
   cleanups.push(() => api.close());
   const app = (await api.listAllApps()).find((a) => a.client_id === clientId);
@@ -178,13 +197,30 @@ async function demo(work: string, cleanups: Array<() => Promise<void> | void>): 
   check(drift.code === 2, 'appreg drift exited 2: drift found (a CI job fails here)');
   check(drift.output.includes('appreg_oauth_client.portal') && drift.output.includes('https://portal.example.com/oauth/debug'), 'it names the resource and the changed callback URLs');
 
-  heading('Clean up: terraform destroy, stop the service, remove the temporary folder');
-  const destroy = await run('terraform', ['destroy', '-auto-approve', '-no-color'], { cwd: stack, env, only: /Destroy complete|Error/ });
-  check(destroy.code === 0 && (await api.listAllApps()).length === 0, 'destroy removed the app and its consents (the tenant switch stays on)');
+  let destroy: { code: number; output: string } | undefined;
+  if (keep) {
+    heading('Keep the folder, the app and its state (APPREG_DEMO_KEEP); stop the service');
+    check(true, `the app stays in ${db}, its Terraform state in ${work}`);
+    afterDemo.push(
+      `The demo folder is kept: ${work}`,
+      'Read the client secret from the Terraform state (it prints the secret):',
+      `  terraform -chdir=${stack} output -raw client_secret`,
+      'Start the service on the demo database again:',
+      `  ${appreg} serve --db ${db} --port ${port}`,
+      `Remove the folder when done: rm -rf ${work}`,
+    );
+  } else {
+    heading('Clean up: terraform destroy, stop the service, remove the temporary folder');
+    destroy = await run('terraform', ['destroy', '-auto-approve', '-no-color'], { cwd: stack, env, only: /Destroy complete|Error/ });
+    check(destroy.code === 0 && (await api.listAllApps()).length === 0, 'destroy removed the app and its consents (the tenant switch stays on)');
+  }
   // Nothing the demo printed may contain a secret or a token.
-  const printed = [synth, plan, apply, drift, destroy].map((r) => r.output).join('\n') + fs.readFileSync(serviceLog, 'utf8');
+  const printed = [synth, plan, apply, drift, ...(destroy ? [destroy] : [])].map((r) => r.output).join('\n') + fs.readFileSync(serviceLog, 'utf8');
   check(!printed.includes(adminToken!) && !printed.includes(auditorToken!), 'no token appeared in any output or the service log');
 }
+
+/** Lines printed after the demo and its clean-up, when what they name still exists. */
+const afterDemo: string[] = [];
 
 async function mainDemo(): Promise<number> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-demo-'));
@@ -205,8 +241,9 @@ async function mainDemo(): Promise<number> {
         // keep cleaning up
       }
     }
-    if (process.env.APPREG_DEMO_KEEP) process.stdout.write(`kept ${work}\n`);
-    else fs.rmSync(work, { recursive: true, force: true });
+    if (!keep) fs.rmSync(work, { recursive: true, force: true });
+    else if (code === 0) process.stdout.write(`\n${afterDemo.join('\n')}\n`);
+    else process.stdout.write(`kept ${work}\n`);
   }
   return code;
 }

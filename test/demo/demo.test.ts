@@ -1,34 +1,53 @@
 /**
  * The README's first command runs `npm run demo`; this runs the same compiled
- * demo so CI proves it still does what the README promises, step by step.
+ * demo so CI proves it still does what the README promises, step by step,
+ * and that every command it prints for the reader works when pasted after
+ * the demo is over (nothing it names has been removed by then).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT, requireBuiltProvider, requireTerraform } from '../support/terraform';
 
-jest.setTimeout(240_000);
+jest.setTimeout(480_000);
+
+/** Runs the compiled demo from a fresh folder of its own; returns its output and what it left in that folder. */
+function runDemo(keep: boolean): { status: number | null; out: string; leftBehind: string[] } {
+  // From a folder of its own, to see that the demo writes nothing where it is started (cdktf's
+  // local backend puts state files in the folder an app runs in).
+  const startedIn = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-demo-cwd-'));
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'demo.js')], {
+    cwd: startedIn,
+    encoding: 'utf8',
+    env: { ...process.env, APPREG_DEMO_KEEP: keep ? '1' : '' },
+    timeout: 230_000,
+  });
+  const leftBehind = fs.readdirSync(startedIn);
+  fs.rmSync(startedIn, { recursive: true, force: true });
+  return { status: r.status, out: r.stdout + r.stderr, leftBehind };
+}
+
+/** A shell as the reader has one: no demo environment, a Terraform CLI configuration that is empty. */
+function readerEnv(dir: string): NodeJS.ProcessEnv {
+  const rc = path.join(dir, 'empty.tfrc');
+  fs.writeFileSync(rc, '');
+  const env: NodeJS.ProcessEnv = { ...process.env, TF_CLI_CONFIG_FILE: rc, CHECKPOINT_DISABLE: '1' };
+  for (const k of ['APPREG_ENDPOINT', 'APPREG_TOKEN', 'TF_LOG', 'TF_LOG_PATH', 'TF_DATA_DIR']) delete env[k];
+  return env;
+}
 
 describe('npm run demo', () => {
-  it('applies the organization-app example, finds the drift it caused, cleans up, and prints no secret', () => {
+  beforeAll(() => {
     requireTerraform();
     requireBuiltProvider();
-    // Run from a folder of its own, to see that the demo writes nothing where it is started (cdktf's
-    // local backend puts state files in the folder an app runs in).
-    const startedIn = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-demo-cwd-'));
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'demo.js')], {
-      cwd: startedIn,
-      encoding: 'utf8',
-      env: { ...process.env, APPREG_DEMO_KEEP: '' },
-      timeout: 230_000,
-    });
-    const leftBehind = fs.readdirSync(startedIn);
-    fs.rmSync(startedIn, { recursive: true, force: true });
+  });
+
+  it('applies the organization-app example, finds the drift it caused, cleans up, and prints no secret', () => {
+    const { status, out, leftBehind } = runDemo(false);
     expect(leftBehind).toEqual([]);
-    const out = r.stdout + r.stderr;
     expect(out).not.toContain('Demo failed');
-    expect(r.status).toBe(0);
+    expect(status).toBe(0);
     expect(out).toContain('Apply complete! Resources: 4 added');
     expect(out).toMatch(/client id: [a-z0-9]+/);
     expect(out).toContain('appreg drift exited 2: drift found');
@@ -39,5 +58,56 @@ describe('npm run demo', () => {
     const tmp = /everything happens in (\S+)/.exec(out)?.[1];
     expect(tmp).toBeDefined();
     expect(fs.existsSync(tmp!)).toBe(false);
+    // The hint for the secret names no path in the folder that is gone; it says how to keep it.
+    expect(out).not.toMatch(/-chdir=/);
+    expect(out).toContain('APPREG_DEMO_KEEP=1 npm run demo');
+  });
+
+  it('with APPREG_DEMO_KEEP=1 keeps its folder, and the commands it prints at the end work when pasted', async () => {
+    const { status, out, leftBehind } = runDemo(true);
+    expect(leftBehind).toEqual([]);
+    expect(out).not.toContain('Demo failed');
+    expect(status).toBe(0);
+    const work = /everything happens in (\S+)/.exec(out)?.[1];
+    expect(work).toBeDefined();
+    try {
+      expect(fs.existsSync(work!)).toBe(true);
+      const after = out.slice(out.indexOf('Demo complete.'));
+      const commands = after.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
+      const output = commands.find((c) => c.startsWith('terraform -chdir='));
+      const serve = commands.find((c) => / serve --db /.test(c));
+      expect(output).toMatch(/ output -raw client_secret$/);
+      expect(serve).toBeDefined();
+
+      // Pasted into a plain shell, from anywhere: the secret comes out of the kept state.
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-demo-reader-'));
+      try {
+        const secret = spawnSync('sh', ['-c', output!], { cwd: home, env: readerEnv(home), encoding: 'utf8' });
+        expect(secret.stderr).toBe('');
+        expect(secret.status).toBe(0);
+        expect(secret.stdout.length).toBeGreaterThanOrEqual(20);
+
+        // And the service starts again on the kept database.
+        const port = /--port (\d+)/.exec(serve!)?.[1];
+        const child = spawn('sh', ['-c', `exec ${serve!}`], { cwd: home, env: readerEnv(home), stdio: 'ignore' });
+        try {
+          let healthy = false;
+          for (let i = 0; i < 100 && !healthy; i++) {
+            healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+            if (!healthy) await new Promise((r) => setTimeout(r, 100));
+          }
+          expect(healthy).toBe(true);
+        } finally {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGTERM');
+          await exited;
+        }
+      } finally {
+        fs.rmSync(home, { recursive: true, force: true });
+      }
+      expect(after).toContain(`rm -rf ${work}`);
+    } finally {
+      fs.rmSync(work!, { recursive: true, force: true });
+    }
   });
 });
