@@ -145,7 +145,8 @@ test('the page documents every operation with a curl example and, for /v1, a pro
 });
 
 describe('each curl example answers as documented', () => {
-  const cases: Array<{ name: string; op: DocumentedOperation; role: Role | undefined }> = operations.flatMap((op) =>
+  type Case = { name: string; op: DocumentedOperation; role: Role | undefined };
+  const cases = operations.flatMap((op): Case[] =>
     op.roles === undefined
       ? [{ name: `${op.key} (no token)`, op, role: undefined }]
       : ROLES.map((role) => ({ name: `${op.key} as ${role}`, op, role })),
