@@ -55,11 +55,6 @@ export function mirrorZipPath(mirror: string, version: string = VERSION, platfor
   return path.join(mirrorProviderDir(mirror), providerZipName(version, platform));
 }
 
-/** The zip `npm run release` writes for this checkout's version and this machine. */
-export function defaultReleaseZip(repoRoot: string = REPO_ROOT): string {
-  return path.join(repoRoot, 'release', providerZipName(VERSION));
-}
-
 /** What {@link installProvider} did; printed as JSON by the command. */
 export interface InstallResult {
   /** Path of the zip in the mirror. */
@@ -85,9 +80,6 @@ export interface InstallOptions {
   log?: (line: string) => void;
 }
 
-/** An error whose message is the whole story for the person at the terminal. */
-class InstallError extends Error {}
-
 /**
  * Checks the zip and copies it into the mirror (see the file comment).
  * Safe in a mirror others can write to: no symbolic link on the way may lead
@@ -100,12 +92,12 @@ export async function installProvider(opts: InstallOptions = {}): Promise<Instal
   const source = opts.from !== undefined ? path.resolve(opts.from) : await releaseZipBuildingIfMissing(opts.releaseDir ?? path.join(REPO_ROOT, 'release'), log);
   const name = parseProviderZipName(path.basename(source));
   if (name === null) {
-    throw new InstallError(
+    throw new Error(
       `${source} is not a provider release: its name must be terraform-provider-appreg_<version>_<os>_<arch>.zip, as npm run release writes it.`,
     );
   }
   const st = statOrNull(source);
-  if (st === null || !st.isFile()) throw new InstallError(`${source} does not exist or is not a file; build it with npm run release, or name the zip with --from.`);
+  if (st === null || !st.isFile()) throw new Error(`${source} does not exist or is not a file; build it with npm run release, or name the zip with --from.`);
   const sha256 = sha256File(source);
   checkSumsBeside(source, name, sha256);
   await checkZipContents(source, name);
@@ -117,13 +109,13 @@ export async function installProvider(opts: InstallOptions = {}): Promise<Instal
 
   removeOrRefuseUnpacked(mirror, providerDir, name, opts.force === true);
   const existing = lstatOrNull(target);
-  if (existing?.isDirectory()) throw new InstallError(`cannot install the provider: ${target} is a directory; remove it and run again.`);
+  if (existing?.isDirectory()) throw new Error(`cannot install the provider: ${target} is a directory; remove it and run again.`);
   // Null when a concurrent remover took it between the look and the read: then there is nothing to compare.
   const installedSha = existing?.isFile() ? sha256OrNull(target) : null;
   if (installedSha !== null) {
     if (installedSha === sha256) return result;
     if (opts.force !== true) {
-      throw new InstallError(
+      throw new Error(
         `appreg/appreg ${name.version} (${name.platform}) is already installed in ${mirror} with a different checksum (sha256 ${installedSha}, this zip ${sha256}), ` +
           'and lock files record that checksum, so a changed provider needs a new version number: raise the version in package.json and release again ' +
           '(or pass --force to replace it, then update every .terraform.lock.hcl that records it).',
@@ -139,7 +131,7 @@ async function releaseZipBuildingIfMissing(releaseDir: string, log: (line: strin
   const zip = path.join(path.resolve(releaseDir), providerZipName(VERSION));
   if (fs.existsSync(zip)) return zip;
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'provider', 'main.js'))) {
-    throw new InstallError(`${zip} does not exist and this checkout is not compiled; run npm run release (or name a zip with --from).`);
+    throw new Error(`${zip} does not exist and this checkout is not compiled; run npm run release (or name a zip with --from).`);
   }
   log(`appreg: ${path.relative(process.cwd(), zip) || zip} does not exist; building the provider release first (about half a minute)`);
   // Loaded only here: the build pulls in esbuild and postject, development tools the rest of appreg never needs.
@@ -150,7 +142,7 @@ async function releaseZipBuildingIfMissing(releaseDir: string, log: (line: strin
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     if (/Cannot find module '(esbuild|postject)'/.test(why)) {
-      throw new InstallError(`building the provider needs the development dependencies (${why.split('\n')[0]}); run npm ci, or name a built zip with --from.`);
+      throw new Error(`building the provider needs the development dependencies (${why.split('\n')[0]}); run npm ci, or name a built zip with --from.`);
     }
     throw e;
   }
@@ -169,10 +161,10 @@ function checkSumsBeside(source: string, name: ProviderZipName, sha256: string):
     .map((l) => l.trim().split(/\s+/))
     .find((parts) => parts.length === 2 && parts[1]!.replace(/^\*/, '') === zipName);
   if (line === undefined) {
-    throw new InstallError(`${sums} sits beside the zip but has no line for ${zipName}; use the SHA256SUMS of the same release.`);
+    throw new Error(`${sums} sits beside the zip but has no line for ${zipName}; use the SHA256SUMS of the same release.`);
   }
   if (line[0]!.toLowerCase() !== sha256) {
-    throw new InstallError(
+    throw new Error(
       `${zipName} does not match ${path.basename(sums)} (expected sha256 ${line[0]}, the zip has ${sha256}): the download is damaged or the two files are from different builds; fetch both again.`,
     );
   }
@@ -186,7 +178,7 @@ function checkSumsBeside(source: string, name: ProviderZipName, sha256: string):
 async function checkZipContents(source: string, name: ProviderZipName): Promise<void> {
   const yauzl = require('yauzl') as typeof import('yauzl');
   const expected = providerExecutableName(name.version);
-  const bad = (why: string): InstallError => new InstallError(`${source} is not a usable provider release: ${why}; rebuild it with npm run release.`);
+  const bad = (why: string): Error => new Error(`${source} is not a usable provider release: ${why}; rebuild it with npm run release.`);
   const zip = await new Promise<import('yauzl').ZipFile>((resolve, reject) =>
     yauzl.open(source, { lazyEntries: true, autoClose: false }, (err, z) => (err ? reject(bad(`it cannot be read as a zip (${err.message})`)) : resolve(z))),
   );
@@ -225,14 +217,14 @@ function removeOrRefuseUnpacked(mirror: string, providerDir: string, name: Provi
   if (lstatOrNull(unpacked) === null) return;
   const shown = path.join(mirrorProviderDir(mirror), name.version, name.platform);
   if (!force) {
-    throw new InstallError(
+    throw new Error(
       `an unpacked appreg/appreg ${name.version} (${name.platform}) is already in the mirror at ${shown}, which Terraform would use instead of the zip; remove it, or pass --force to replace it.`,
     );
   }
   // Only what resolves inside the mirror is removed; a link planted to lead elsewhere is not followed.
   const real = fs.realpathSync(path.dirname(unpacked));
   if (!isInside(fs.realpathSync(mirror), real)) {
-    throw new InstallError(`refusing to remove ${shown}: it resolves to ${real}, outside the mirror; remove it yourself and run again.`);
+    throw new Error(`refusing to remove ${shown}: it resolves to ${real}, outside the mirror; remove it yourself and run again.`);
   }
   fs.rmSync(path.join(real, name.platform), { recursive: true, force: true });
 }
@@ -266,24 +258,24 @@ function makeMirrorDirs(dir: string, leaf: string): string {
       }
       // Looked at again: a concurrent install (or anyone else) may have made it first.
       st = lstatOrNull(current);
-      if (st === null) throw new InstallError(`cannot install the provider: ${current} vanished while it was being created; run again.`);
+      if (st === null) throw new Error(`cannot install the provider: ${current} vanished while it was being created; run again.`);
     }
     if (st.isSymbolicLink()) {
       let real: string;
       try {
         real = fs.realpathSync(current);
       } catch {
-        throw new InstallError(`refusing to install the provider: ${current} is a symbolic link that leads nowhere; remove it and run again.`);
+        throw new Error(`refusing to install the provider: ${current} is a symbolic link that leads nowhere; remove it and run again.`);
       }
       if (!isInside(mirrorReal, real)) {
-        throw new InstallError(
+        throw new Error(
           `refusing to install the provider: ${current} is a symbolic link to ${real}, outside the mirror ${mirrorReal}; remove it (it may have been planted) and run again.`,
         );
       }
       st = fs.statSync(current);
     }
     if (!st.isDirectory()) {
-      throw new InstallError(`cannot install the provider: ${current} exists and is not a directory; remove it and run again.`);
+      throw new Error(`cannot install the provider: ${current} exists and is not a directory; remove it and run again.`);
     }
   }
   return fs.realpathSync(leaf);
@@ -333,7 +325,7 @@ function copyAtomically(source: string, target: string, mirror: string): void {
     // Checked again now that it exists: a directory swapped for a link after makeMirrorDirs would show here.
     const realTmp = fs.realpathSync(tmpDir);
     if (!isInside(fs.realpathSync(mirror), realTmp)) {
-      throw new InstallError(`refusing to install the provider: ${tmpDir} resolves to ${realTmp}, outside the mirror ${mirror}.`);
+      throw new Error(`refusing to install the provider: ${tmpDir} resolves to ${realTmp}, outside the mirror ${mirror}.`);
     }
     const tmp = path.join(realTmp, path.basename(target));
     fs.copyFileSync(source, tmp, fs.constants.COPYFILE_EXCL);
