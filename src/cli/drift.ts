@@ -387,20 +387,20 @@ export function registerDriftCommand(program: Command): void {
     .option(
       '--group <group>',
       'look for unmanaged apps in this group (id or name; repeatable) instead of the groups in the stack\'s state',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      // No default value: commander would print "(default: [])" in the help.
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option('--all-groups', 'look for unmanaged apps in every group the token can see (not with --group)')
     .option('--no-unmanaged', 'skip listing apps that no resource manages')
     .option('--terraform <bin>', 'terraform executable', 'terraform')
     .action(async (opts: {
       dir: string; json?: boolean; markdown?: boolean; endpoint?: string; token?: string; unmanaged: boolean; terraform: string;
-      group: string[]; allGroups?: boolean;
+      group?: string[]; allGroups?: boolean;
     }) => {
       try {
         const report = await checkDrift({
           dir: opts.dir, terraform: opts.terraform, endpoint: opts.endpoint, token: opts.token, unmanaged: opts.unmanaged,
-          groups: opts.group, allGroups: opts.allGroups === true,
+          groups: opts.group ?? [], allGroups: opts.allGroups === true,
         });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : opts.markdown ? formatMarkdown(report) : formatText(report));
         process.exitCode = foundDrift(report) ? 2 : 0;
