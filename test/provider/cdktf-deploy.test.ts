@@ -68,7 +68,7 @@ describe('cdktf deploy with the provider installed by appreg provider install', 
     );
     const install = await run(path.join(REPO_ROOT, 'bin', 'appreg'), ['provider', 'install'], work);
     expect(install.code).toBe(0);
-    expect(JSON.parse(install.output).path).toContain(path.join(work, 'home', '.terraform.d', 'plugins', 'registry.terraform.io', 'appreg', 'appreg'));
+    expect(JSON.parse(install.output).installed).toContain(path.join(work, 'home', '.terraform.d', 'plugins', 'registry.terraform.io', 'appreg', 'appreg'));
   });
 
   afterAll(async () => {
