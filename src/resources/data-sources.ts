@@ -3,8 +3,13 @@ import { groupData, oauthClientData, validateLookupConfig } from '../schema';
 import { DiagnosticError, type DataSource, type State } from './resource';
 
 function notFound(what: string, name: string, known: string[]): DiagnosticError {
-  const list = known.length > 0 ? ` The token can see: ${known.map((n) => JSON.stringify(n)).join(', ')}.` : '';
-  return new DiagnosticError([{ severity: 'error', summary: `${what} not found`, detail: `No ${what.toLowerCase()} named ${JSON.stringify(name)} is visible to this token.${list}`, attribute: ['name'] }]);
+  const list = known.length > 0 ? ` The token can see: ${known.map((n) => JSON.stringify(n)).join(', ')}.` : ' The token can see none.';
+  return new DiagnosticError([{
+    severity: 'error',
+    summary: `${what} not found`,
+    detail: `No ${what.toLowerCase()} named ${JSON.stringify(name)} is visible to this token.${list} Check the name, or use a token that may see it.`,
+    attribute: ['name'],
+  }]);
 }
 
 /** `data.appreg_group`. */
