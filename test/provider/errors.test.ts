@@ -57,6 +57,7 @@ function readingProblems(d: JsonDiagnostic): string[] {
 }
 
 function expectReadable(ds: JsonDiagnostic[]): void {
+  // SHOW_DIAGS=1 prints every diagnostic, to read them as a user would.
   if (process.env.SHOW_DIAGS) for (const d of ds) process.stderr.write(`--- ${d.summary}\n${d.detail}\n`);
   expect(ds.length).toBeGreaterThan(0);
   expect(ds.map((d) => ({ summary: d.summary, problems: readingProblems(d) }))).toEqual(ds.map((d) => ({ summary: d.summary, problems: [] })));
