@@ -310,7 +310,7 @@ export const TYPE_NOTES: Readonly<Record<string, TypeNotes>> = {
       "| `group_admin` | create, change, rotate and delete the clients of its own group only. Another group's id is not visible to it (the service answers 404), and the organization-scoped clients of other groups are read-only to it (403) |",
       '| `auditor` | read only: `terraform plan` and `refresh` work, so it suits scheduled drift checks; applying any change is refused (403) |',
       '',
-      'OAuth must be enabled for the tenant before the first client is registered (see [`appreg_tenant_oauth_setting`](tenant_oauth_setting.md)); registering while it is off fails (409).',
+      'OAuth must be enabled for the tenant before the first client is registered (see [`appreg_tenant_oauth_setting`](tenant_oauth_setting.md)). While it is off, a plan that creates a client fails, naming `appreg_tenant_oauth_setting`, unless the same configuration turns OAuth on with that resource and the client depends on it (`depends_on` in HCL, `dependsOn` in cdktf), so that Terraform turns OAuth on before it registers the client.',
     ],
     sections: [
       {
@@ -369,6 +369,8 @@ export const TYPE_NOTES: Readonly<Record<string, TypeNotes>> = {
       '| `auditor` | read only, as `group_admin` |',
       '',
       'There is one setting per tenant: creating the resource adopts it. Destroying the resource makes no call and leaves OAuth as it is, because switching OAuth off would stop every app of the tenant.',
+      '',
+      'On a new tenant OAuth is off. Declare this resource with `oauth_enabled = true` in the configuration that registers the first client, and make each client depend on it (`depends_on = [appreg_tenant_oauth_setting.this]`): the plan of a client fails while OAuth is off unless the same plan turns it on first.',
     ],
   },
   'data source:appreg_group': {
