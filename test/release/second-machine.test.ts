@@ -186,6 +186,27 @@ describe('the release on a second machine', () => {
     }
   });
 
+  // Hiding the checkout needs a private mount namespace (root, or a kernel that
+  // allows user namespaces); where neither is allowed the test is skipped and says so.
+  const hideCheckout = spawnSync('unshare', ['-m', 'true']).status === 0;
+  (hideCheckout ? it : it.skip)(
+    hideCheckout
+      ? 'keeps working with the checkout moved away: B plans with no changes while the checkout is hidden'
+      : 'keeps working with the checkout moved away (skipped: `unshare -m` is not allowed here, so the checkout cannot be hidden)',
+    async () => {
+      const empty = path.join(work, 'no-checkout');
+      fs.mkdirSync(empty, { recursive: true });
+      // An empty folder mounted over the checkout, seen only by this shell and its children:
+      // Terraform and the provider it starts find nothing where the checkout was.
+      // Tools by absolute path, so B's PATH stays Terraform only (no Node).
+      const script = `/usr/bin/mount --bind "$1" "$2" && test -z "$(/bin/ls -A "$2")" && exec terraform plan -no-color -input=false -detailed-exitcode`;
+      const r = await runProcess('/usr/bin/unshare', ['-m', '/bin/sh', '-c', script, 'sh', empty, REPO_ROOT], { cwd: machines.B.ws, env: machines.B.env });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('No changes.');
+      expect(r.code).toBe(0);
+    },
+  );
+
   it('refuses another zip of the same version without --force, and keeps the installed one', async () => {
     const other = path.join(work, 'other');
     fs.mkdirSync(other);

@@ -5,59 +5,18 @@
  * `serve` listens, answers, and on SIGTERM finishes the request in flight
  * before it exits 0.
  */
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { appBody, type Backend, call, freshDatabase } from './harness';
+import { APPREG_BIN, type AppregRun, ensureCliBuilt, runAppreg } from '../support/appreg-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/appreg');
+const BIN = APPREG_BIN;
 
-/** Newest modification time of the .ts files under `dir`. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Compiles the project unless dist is newer than the sources this test
- * runs (`npm test` compiles before jest, so there this is a no-op).
- */
-function ensureBuilt(): Promise<void> {
-  const main = path.join(ROOT, 'dist/src/cli/main.js');
-  const sources = newestSource(path.join(ROOT, 'src'));
-  if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= sources && fs.statSync(path.join(ROOT, 'dist/src/server/index.js')).mtimeMs >= sources) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    // Type errors elsewhere in the tree do not stop tsc from emitting; a missing output does fail.
-    execFile('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, timeout: 240_000 }, () => {
-      if (fs.existsSync(main)) resolve();
-      else reject(new Error('tsc did not produce dist/src/cli/main.js'));
-    });
-  });
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function appreg(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Run = AppregRun;
+const appreg = (args: string[]): Promise<Run> => runAppreg(args);
 
 /** Starts `appreg serve` and waits for its "listening" line; returns the process and URL. */
 async function serve(args: string[]): Promise<{ proc: ChildProcessWithoutNullStreams; url: string; stderr: () => string; exited: Promise<number | null> }> {
@@ -88,7 +47,7 @@ function json(run: Run): any {
 }
 
 beforeAll(async () => {
-  await ensureBuilt();
+  await ensureCliBuilt();
 }, 300_000);
 
 describe.each([['sqlite'], ['postgres']] as Array<[Backend]>)('bin/appreg on %s', (backend) => {

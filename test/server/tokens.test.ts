@@ -5,49 +5,15 @@
  * `last_used_at` recorded to the minute, and `token revoke` refusing the
  * token on its next request, on another instance of the same database too.
  */
-import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { hashCredential } from '../../src/server/crypto';
 import { startService, type RunningService } from '../../src/server';
 import { openDatabase } from '../../src/server/storage/database';
 import { BACKENDS, call, Capture, startWorld, type World } from './harness';
+import { type AppregRun, ensureCliBuilt, runAppreg } from '../support/appreg-cli';
 
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/appreg');
 
-/** Compiles the project unless dist/src/cli/main.js is newer than every source file (as cli.test.ts does). */
-function ensureBuilt(): Promise<void> {
-  const main = path.join(ROOT, 'dist/src/cli/main.js');
-  const newest = (dir: string): number =>
-    fs.readdirSync(dir, { withFileTypes: true }).reduce((n, e) => {
-      const p = path.join(dir, e.name);
-      return Math.max(n, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-    }, 0);
-  if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= newest(path.join(ROOT, 'src'))) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    // Type errors elsewhere in the tree do not stop tsc from emitting; a missing output does fail.
-    execFile('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, timeout: 240_000 }, () => {
-      if (fs.existsSync(main)) resolve();
-      else reject(new Error('tsc did not produce dist/src/cli/main.js'));
-    });
-  });
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function appreg(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Run = AppregRun;
+const appreg = (args: string[]): Promise<Run> => runAppreg(args);
 
 /** The JSON a successful command printed; fails the test on any other outcome. */
 function ok(run: Run): any {
@@ -66,7 +32,7 @@ interface TokenEntry {
 }
 
 beforeAll(async () => {
-  await ensureBuilt();
+  await ensureCliBuilt();
 }, 300_000);
 
 describe.each(BACKENDS)('appreg admin group list / token list / token revoke on %s', (backend) => {

@@ -27,7 +27,13 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Throws an error that says what to install when Terraform is missing. */
 export function requireTerraform(): string {
   try {
-    return execFileSync('terraform', ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' } }).split('\n')[0]!;
+    // An empty CLI configuration: the machine's TF_CLI_CONFIG_FILE may name a missing file,
+    // which only adds a warning to every test's output.
+    return execFileSync('terraform', ['version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' },
+    }).split('\n')[0]!;
   } catch {
     throw new Error('terraform is not on PATH: the end-to-end tests need Terraform 1.11 or newer. Install it; these tests are never skipped.');
   }
