@@ -13,8 +13,7 @@
  * so pieces that already end in a full stop never get a second one.
  */
 import { AppregError, asSentence, ServiceError } from '../client/errors';
-import { DiagnosticError } from '../resources/resource';
-import type { Diagnostic } from '../tfplugin/types';
+import { attributeOfFieldPath, DiagnosticError, type Diagnostic } from '../framework';
 
 /** What to do, by status, when the service's own explanation does not say. */
 const HINTS: Record<number, string> = {
@@ -61,8 +60,7 @@ export function diagnosticsFor(err: unknown, action: string): Diagnostic[] {
       severity: 'error' as const,
       summary,
       detail: `${paragraph(`${f.path}: ${f.message}`, saysWhatToDo(f.message) ? undefined : HINTS[422])}\n\n${err.exchange}`,
-      // Terraform paths cannot point into a set element: stop at the attribute.
-      attribute: [f.path.replace(/\[.*$/, '').split('.')[0]!],
+      attribute: attributeOfFieldPath(f.path),
     }));
   }
   if (err instanceof AppregError) {
@@ -75,9 +73,4 @@ export function diagnosticsFor(err: unknown, action: string): Diagnostic[] {
     summary: `${summary}: internal error`,
     detail: paragraph('This is a bug in the appreg provider; please report it with the message below', message),
   }];
-}
-
-/** Whether any diagnostic is an error. */
-export function hasErrors(diags: readonly Diagnostic[]): boolean {
-  return diags.some((d) => d.severity === 'error');
 }

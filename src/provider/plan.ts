@@ -4,10 +4,9 @@
  * create, prior values kept on update, and the attributes whose change
  * forces a replacement.
  */
-import type { State } from '../resources/resource';
+import { valuesEqual, type State } from '../framework';
 import type { TypeSpec } from '../schema';
 import { Unknown, type AttributePath } from '../tfplugin/types';
-import { valuesEqual } from './values';
 
 /** A generic plan: the planned state and the attributes that force a replacement. */
 export interface GenericPlan {

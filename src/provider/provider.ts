@@ -4,7 +4,8 @@
  * defaults and replacement from the schema, error mapping) once for all.
  */
 import { DATA_SOURCES, RESOURCES } from '../resources';
-import type { DataSource, Resource, ResourceContext, State, Stored } from '../resources/resource';
+import type { DataSource, Resource, ResourceContext, Stored } from '../resources/resource';
+import { decodePrivate, encodePrivate, hasErrors, type State } from '../framework';
 import { checkProviderEndpoint, providerSchemaJson, resolveAllowInsecureHttp, validateProviderConfig, validateReadOnly } from '../schema';
 import {
   isUnknown,
@@ -21,9 +22,8 @@ import { decodeJsonValue } from '../tfplugin/codec';
 import { blockType } from '../tfplugin/schema';
 import { VERSION } from '../version';
 import { TenantView } from '../resources/tenant';
-import { diagnosticsFor, hasErrors } from './diagnostics';
+import { diagnosticsFor } from './diagnostics';
 import { planFromSpec } from './plan';
-import { decodePrivate, encodePrivate } from './private';
 
 const asState = (v: TfValue): State => v as State;
 

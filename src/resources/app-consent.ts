@@ -5,7 +5,8 @@
 import type { Consent } from '../client';
 import { isNotFound } from '../client/errors';
 import { appConsent, checkConsentTarget, validateAppConsentConfig } from '../schema';
-import { DiagnosticError, type Resource, type State, type Stored } from './resource';
+import { DiagnosticError, type State } from '../framework';
+import { type Resource, type Stored } from './resource';
 
 function toState(c: Consent): State {
   return { id: `${c.group_id}/${c.app_id}`, group_id: c.group_id, app_id: c.app_id, created_at: c.created_at };

@@ -1,6 +1,7 @@
 /** The data sources: `appreg_group` (a group by name) and `appreg_oauth_client` (an organization-scoped app by name). */
 import { groupData, oauthClientData, validateLookupConfig } from '../schema';
-import { DiagnosticError, type DataSource, type State } from './resource';
+import { DiagnosticError, type State } from '../framework';
+import { type DataSource } from './resource';
 
 function notFound(what: string, name: string, known: string[]): DiagnosticError {
   const list = known.length > 0 ? ` The token can see: ${known.map((n) => JSON.stringify(n)).join(', ')}.` : ' The token can see none.';

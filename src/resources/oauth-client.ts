@@ -4,12 +4,12 @@
  */
 import type { App, Consent, CreateAppInput, CreatedApp, UpdateAppInput } from '../client';
 import { ConflictError, isNotFound } from '../client/errors';
-import { valuesEqual } from '../provider/values';
 import { oauthClient, validateOauthClientConfig } from '../schema';
 import { isUnknown, Unknown, type Diagnostic, type TfValue } from '../tfplugin/types';
 import { intentKey } from './intent';
 import { OAUTH_OFF_ADVICE, oauthOffAtCreate } from './tenant';
-import { DiagnosticError, type PlanInput, type PrivateData, type Resource, type ResourceContext, type State, type Stored } from './resource';
+import { DiagnosticError, valuesEqual, type PrivateData, type State } from '../framework';
+import { type PlanInput, type Resource, type ResourceContext, type Stored } from './resource';
 
 const TRIGGERS_TYPE = oauthClient.attributes.rotation_triggers!.type;
 

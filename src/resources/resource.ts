@@ -6,20 +6,9 @@
  */
 import type { AppregClient } from '../client';
 import type { TypeSpec } from '../schema';
-import type { Diagnostic, TfValue } from '../tfplugin/types';
+import type { Diagnostic, PrivateData, State } from '../framework';
 import type { TenantView } from './tenant';
 
-/** A resource's state, configuration or plan: every attribute of its schema, null when unset. */
-export type State = { [attribute: string]: TfValue };
-
-/**
- * Data the provider keeps beside the state, invisible to users: the service's
- * version of the object, used as `If-Match` so an update never overwrites a
- * change it has not seen.
- */
-export interface PrivateData {
-  version?: number;
-}
 
 /** What a configured provider hands to resources. */
 export interface ResourceContext {
@@ -43,13 +32,6 @@ export interface PlanInput {
   replacing: boolean;
 }
 
-/** An error with diagnostics a user can act on, thrown by resources and turned into diagnostics by the provider. */
-export class DiagnosticError extends Error {
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map((d) => `${d.summary}: ${d.detail ?? ''}`).join('; '));
-    this.name = 'DiagnosticError';
-  }
-}
 
 /** A managed resource type. */
 export interface Resource {

@@ -5,7 +5,8 @@
 import type { TenantSettings } from '../client';
 import { tenantOauthSetting } from '../schema';
 import { isUnknown } from '../tfplugin/types';
-import { DiagnosticError, type Resource, type ResourceContext, type State, type Stored } from './resource';
+import { DiagnosticError, type State } from '../framework';
+import { type Resource, type ResourceContext, type Stored } from './resource';
 
 function toState(s: TenantSettings): State {
   return { id: s.tenant_id, oauth_enabled: s.oauth_enabled, sso_enabled: s.sso_enabled, device_grant_allowed: s.device_grant_allowed };

@@ -1,5 +1,4 @@
 import { planFromSpec } from '../../src/provider/plan';
-import { valuesEqual } from '../../src/provider/values';
 import { appConsent, oauthClient } from '../../src/schema';
 import { Unknown, type TfValue } from '../../src/tfplugin/types';
 
@@ -56,16 +55,4 @@ describe('planning from the schema', () => {
   });
 });
 
-describe('value equality', () => {
-  it('compares sets without order and lists with order', () => {
-    expect(valuesEqual(['set', 'string'], ['a', 'b'], ['b', 'a'])).toBe(true);
-    expect(valuesEqual(['list', 'string'], ['a', 'b'], ['b', 'a'])).toBe(false);
-    expect(valuesEqual(['set', 'string'], ['a', 'a'], ['a', 'b'])).toBe(false);
-  });
-  it('treats unknown as different from everything and null only equal to null', () => {
-    expect(valuesEqual('string', Unknown.value, Unknown.value)).toBe(false);
-    expect(valuesEqual('string', null, '')).toBe(false);
-    expect(valuesEqual(['map', 'string'], { a: '1' }, { a: '1' })).toBe(true);
-    expect(valuesEqual(['map', 'string'], { a: '1' }, { a: '1', b: '2' })).toBe(false);
-  });
-});
+// Value equality (sets, maps, unknowns) is tested with the framework: test/framework/framework.test.ts.
