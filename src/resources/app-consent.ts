@@ -4,7 +4,7 @@
  */
 import type { Consent } from '../client';
 import { isNotFound } from '../client/errors';
-import { appConsent, checkConsentTarget, validateAppConsentConfig } from '../schema';
+import { appConsent, consentTargetDiagnostics, validateAppConsentConfig } from '../schema';
 import { DiagnosticError, type State } from '../framework';
 import { type Resource, type Stored } from './resource';
 
@@ -31,7 +31,7 @@ export const appConsentResource: Resource = {
       if (!isNotFound(e)) throw e;
       app = null;
     }
-    return checkConsentTarget(planned, app);
+    return consentTargetDiagnostics(planned, app);
   },
 
   async create(ctx, planned): Promise<Stored> {

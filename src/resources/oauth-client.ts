@@ -4,7 +4,7 @@
  */
 import type { App, Consent, CreateAppInput, CreatedApp, UpdateAppInput } from '../client';
 import { ConflictError, isNotFound } from '../client/errors';
-import { oauthClient, validateOauthClientConfig } from '../schema';
+import { oauthClient, validateDeviceGrant, validateOauthClientConfig } from '../schema';
 import { isUnknown, Unknown, type Diagnostic, type TfValue } from '../tfplugin/types';
 import { intentKey } from './intent';
 import { OAUTH_OFF_ADVICE, oauthOffAtCreate } from './tenant';
@@ -89,8 +89,7 @@ export const oauthClientResource: Resource = {
       // A token that may not read the settings leaves this check to the service at apply.
       const settings = await ctx.tenant.settingsIfReadable();
       if (settings) {
-        out.push(...validateOauthClientConfig(config, { deviceGrantAllowed: settings.device_grant_allowed })
-          .filter((d) => d.summary === 'Device grant not allowed'));
+        out.push(...validateDeviceGrant(config, settings.device_grant_allowed));
       }
     }
     return out;

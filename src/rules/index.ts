@@ -31,12 +31,46 @@ export const MAX_NAME_LENGTH = 100;
 /** Longest description, in characters. */
 export const MAX_DESCRIPTION_LENGTH = 1000;
 
-/** A rule violation at a path relative to the object checked (`callback_urls[2]`, `name`). */
+/**
+ * Every rule that can fail, by code. Code decides what to do with a
+ * violation (which summary a diagnostic gets, which violations a later check
+ * keeps); the message is only ever shown, never matched.
+ */
+export const RULE_CODES = [
+  'callback_urls.missing',
+  'callback_urls.too_many',
+  'callback_urls.invalid',
+  'callback_urls.duplicate',
+  'require_pkce.public_client',
+  'grant_types.missing',
+  'grant_types.unknown',
+  'grant_types.repeated',
+  'grant_types.device_grant_disabled',
+  'consent.own_app',
+  'consent.not_organization',
+] as const;
+/** The code of a rule. */
+export type RuleCode = (typeof RULE_CODES)[number];
+
+/**
+ * A rule violation, relative to the object checked: which rule, which
+ * attribute (and element of a list, by index), and what is wrong. The path is
+ * data; {@link violationPath} writes it the way the service's field errors do.
+ */
 export interface RuleViolation {
-  /** Attribute path: a field name, with `[i]` for list elements. */
-  path: string;
+  /** Which rule failed. */
+  code: RuleCode;
+  /** The field. */
+  attribute: string;
+  /** The element of a list field, when the problem is in one element. */
+  index?: number;
   /** What is wrong and what to do, as one sentence a user can act on. */
   message: string;
+}
+
+/** The path of a violation as text: `name`, `callback_urls[2]`. */
+export function violationPath(v: Pick<RuleViolation, 'attribute' | 'index'>): string {
+  return v.index === undefined ? v.attribute : `${v.attribute}[${v.index}]`;
 }
 
 const NAME_RE = /^[A-Za-z0-9?!]+( [A-Za-z0-9?!]+)*$/;
@@ -67,18 +101,18 @@ export function checkName(name: string): string | undefined {
 export function checkCallbackUrls(urls: readonly string[], field = 'callback_urls'): RuleViolation[] {
   const out: RuleViolation[] = [];
   if (urls.length === 0) {
-    out.push({ path: field, message: 'at least one callback URL is required, even for device-grant clients' });
+    out.push({ code: 'callback_urls.missing', attribute: field, message: 'at least one callback URL is required, even for device-grant clients' });
   }
   if (urls.length > MAX_CALLBACK_URLS) {
-    out.push({ path: field, message: `at most ${MAX_CALLBACK_URLS} callback URLs are allowed (got ${urls.length})` });
+    out.push({ code: 'callback_urls.too_many', attribute: field, message: `at most ${MAX_CALLBACK_URLS} callback URLs are allowed (got ${urls.length})` });
   }
   const seen = new Map<string, number>();
   urls.forEach((u, i) => {
     const problem = checkCallbackUrl(u);
-    if (problem) out.push({ path: `${field}[${i}]`, message: problem });
+    if (problem) out.push({ code: 'callback_urls.invalid', attribute: field, index: i, message: problem });
     const first = seen.get(u);
     if (first !== undefined) {
-      out.push({ path: `${field}[${i}]`, message: `duplicates ${field}[${first}] (${quote(u)})` });
+      out.push({ code: 'callback_urls.duplicate', attribute: field, index: i, message: `duplicates ${field}[${first}] (${quote(u)})` });
     } else {
       seen.set(u, i);
     }
@@ -109,27 +143,49 @@ export function checkAppShape(app: AppShape, deviceGrantAllowed?: boolean): Rule
   const out: RuleViolation[] = [];
   if (app.public_client && !app.require_pkce) {
     out.push({
-      path: 'require_pkce',
+      code: 'require_pkce.public_client',
+      attribute: 'require_pkce',
       message: 'a public client cannot keep a secret and must use PKCE: set require_pkce to true or leave it unset',
     });
   }
   if (app.grant_types.length === 0) {
-    out.push({ path: 'grant_types', message: `at least one grant type is required (${GRANT_TYPES.join(' or ')})` });
+    out.push({ code: 'grant_types.missing', attribute: 'grant_types', message: `at least one grant type is required (${GRANT_TYPES.join(' or ')})` });
   }
   const seen = new Set<string>();
   app.grant_types.forEach((g, i) => {
     if (!(GRANT_TYPES as readonly string[]).includes(g)) {
-      out.push({ path: `grant_types[${i}]`, message: `must be one of ${GRANT_TYPES.join(', ')} (got ${JSON.stringify(g)})` });
+      out.push({ code: 'grant_types.unknown', attribute: 'grant_types', index: i, message: `must be one of ${GRANT_TYPES.join(', ')} (got ${JSON.stringify(g)})` });
     } else if (seen.has(g)) {
-      out.push({ path: `grant_types[${i}]`, message: `${JSON.stringify(g)} is listed twice` });
+      out.push({ code: 'grant_types.repeated', attribute: 'grant_types', index: i, message: `${JSON.stringify(g)} is listed twice` });
     }
     seen.add(g);
   });
   if (deviceGrantAllowed === false && app.grant_types.includes('device_code')) {
     out.push({
-      path: 'grant_types',
+      code: 'grant_types.device_grant_disabled',
+      attribute: 'grant_types',
       message: 'the device grant is disabled because the tenant uses single sign-on (SSO); use authorization_code',
     });
   }
+  return out;
+}
+
+/** The parts of an app that decide whether a group may consent to it. */
+export interface ConsentTargetApp {
+  scope: string;
+  group_id: string;
+}
+
+/**
+ * Consent only to an organization-scoped app owned by another group (DOMAIN.md).
+ * The service refuses with every code that applies; the provider's plan
+ * names the most telling one.
+ * @param groupId the consenting group
+ * @returns the codes of the rules the consent breaks, scope first
+ */
+export function checkConsentTarget(app: ConsentTargetApp, groupId: string): Array<'consent.not_organization' | 'consent.own_app'> {
+  const out: Array<'consent.not_organization' | 'consent.own_app'> = [];
+  if (app.scope !== 'organization') out.push('consent.not_organization');
+  if (app.group_id === groupId) out.push('consent.own_app');
   return out;
 }

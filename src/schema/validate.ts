@@ -10,9 +10,12 @@ import {
   checkAppShape,
   checkCallbackUrls,
   checkDescription,
+  checkConsentTarget,
   checkName,
   quote,
   SCOPES,
+  type ConsentTargetApp,
+  type RuleCode,
   type RuleViolation,
 } from '../rules';
 import { isUnknown, type AttributePath, type Diagnostic, type TfValue } from '../tfplugin/types';
@@ -41,17 +44,24 @@ function error(summary: string, detail: string, attribute: AttributePath): Diagn
 }
 
 /**
- * Turns a rule violation (`callback_urls[2]`) into a diagnostic. Terraform
- * paths cannot point into a set element, so an element's problem is reported
- * on the set attribute with the offending value in the detail.
+ * Turns a rule violation into a diagnostic. Terraform paths cannot point
+ * into a set element, so an element's problem is reported on the set
+ * attribute with the offending value in the detail.
  */
 function fromViolation(summary: string, v: RuleViolation, elements: readonly string[] = []): Diagnostic {
-  const m = /^([a-z_]+)(?:\[(\d+)\])?$/.exec(v.path);
-  const attribute = m?.[1] ?? v.path;
-  const element = m?.[2] === undefined ? undefined : elements[Number(m[2])];
+  const element = v.index === undefined ? undefined : elements[v.index];
   // quote() escapes CR, LF, U+2028, C1 controls and every other non-printable character, so a hostile value cannot break the message.
-  const subject = element === undefined ? attribute : `${attribute} element ${quote(element)}`;
-  return error(summary, `${subject} ${v.message}.`, [attribute]);
+  const subject = element === undefined ? v.attribute : `${v.attribute} element ${quote(element)}`;
+  return error(summary, `${subject} ${v.message}.`, [v.attribute]);
+}
+
+/** The summary of a diagnostic for a violation of the cross-field rules, by rule code. */
+function shapeSummary(code: RuleCode): string {
+  switch (code) {
+    case 'require_pkce.public_client': return 'Public client requires PKCE';
+    case 'grant_types.device_grant_disabled': return 'Device grant not allowed';
+    default: return 'Invalid grant types';
+  }
 }
 
 /**
@@ -196,9 +206,17 @@ export function validateOauthClientConfig(config: ConfigObject, ctx: ValidationC
     out.push(error('Invalid scope', `scope must be one of ${SCOPES.map((s) => `"${s}"`).join(', ')} (got ${JSON.stringify(config.scope)}).`, ['scope']));
   }
 
-  // The cross-field rules run once over a shape in which every value that is
-  // not known yet is replaced by one that cannot trigger a rule; null takes
-  // the value the provider would plan for it.
+  out.push(...shapeDiagnostics(config, ctx.deviceGrantAllowed));
+  return out;
+}
+
+/**
+ * The cross-field rules run once over a shape in which every value that is
+ * not known yet is replaced by one that cannot trigger a rule; null takes
+ * the value the provider would plan for it.
+ * @param only when given, just the violations of these rules
+ */
+function shapeDiagnostics(config: ConfigObject, deviceGrantAllowed: boolean | undefined, only?: readonly RuleCode[]): Diagnostic[] {
   const grants = knownStrings(config.grant_types);
   const shape = {
     public_client: config.public_client === true,
@@ -207,16 +225,21 @@ export function validateOauthClientConfig(config: ConfigObject, ctx: ValidationC
       ? ['authorization_code']
       : grants.values,
   };
-  for (const v of checkAppShape(shape, ctx.deviceGrantAllowed)) {
-    const summary = v.path === 'require_pkce'
-      ? 'Public client requires PKCE'
-      : /single sign-on/.test(v.message) ? 'Device grant not allowed' : 'Invalid grant types';
-    out.push(fromViolation(summary, v, shape.grant_types));
-  }
-  return out;
+  return checkAppShape(shape, deviceGrantAllowed)
+    .filter((v) => only === undefined || only.includes(v.code))
+    .map((v) => fromViolation(shapeSummary(v.code), v, shape.grant_types));
 }
 
-/** `appreg_app_consent`: both ids given. Whether the app may be consented to is {@link checkConsentTarget}. */
+/**
+ * `appreg_oauth_client`, the one rule that needs the tenant's settings: the
+ * device grant only where the tenant allows it. The same diagnostic as
+ * {@link validateOauthClientConfig} gives with that fact in its context.
+ */
+export function validateDeviceGrant(config: ConfigObject, deviceGrantAllowed: boolean): Diagnostic[] {
+  return shapeDiagnostics(config, deviceGrantAllowed, ['grant_types.device_grant_disabled']);
+}
+
+/** `appreg_app_consent`: both ids given. Whether the app may be consented to is {@link consentTargetDiagnostics}. */
 export function validateAppConsentConfig(config: ConfigObject): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const attr of ['group_id', 'app_id'] as const) {
@@ -229,25 +252,26 @@ export function validateAppConsentConfig(config: ConfigObject): Diagnostic[] {
 }
 
 /** The parts of an app that decide whether a group may consent to it. */
-export interface ConsentTarget {
+export interface ConsentTarget extends ConsentTargetApp {
   id: string;
-  scope: string;
-  group_id: string;
 }
 
 /**
- * Consent only to an organization-scoped app owned by another group.
+ * Consent only to an organization-scoped app owned by another group
+ * ({@link checkConsentTarget} of src/rules, the rule the service applies too).
+ * One diagnostic: the most telling of the rules the consent breaks.
  * @param app the app as the consenting group can see it; null when it cannot see it at all
  */
-export function checkConsentTarget(config: ConfigObject, app: ConsentTarget | null): Diagnostic[] {
+export function consentTargetDiagnostics(config: ConfigObject, app: ConsentTarget | null): Diagnostic[] {
   if (!knownString(config.app_id) || !knownString(config.group_id)) return [];
   if (app === null) {
     return [error('App not found', `app_id ${JSON.stringify(config.app_id)} is not an app this token can see; check the id (data.appreg_oauth_client finds organization-scoped apps by name).`, ['app_id'])];
   }
-  if (app.group_id === config.group_id) {
+  const broken = checkConsentTarget(app, config.group_id);
+  if (broken.includes('consent.own_app')) {
     return [error('Consent to own app', `app_id ${JSON.stringify(app.id)} is owned by group ${JSON.stringify(config.group_id)} itself; a group uses its own apps without consent. Consent to an organization-scoped app of another group.`, ['app_id'])];
   }
-  if (app.scope !== 'organization') {
+  if (broken.includes('consent.not_organization')) {
     return [error('App is not organization-scoped', `app_id ${JSON.stringify(app.id)} has scope ${JSON.stringify(app.scope)}; only organization-scoped apps can be consented to by other groups.`, ['app_id'])];
   }
   return [];

@@ -5,7 +5,7 @@
  * to the rule's own reading of the raw text.
  */
 import fc from 'fast-check';
-import { checkCallbackUrl, checkCallbackUrls, quote } from '../../src/rules';
+import { checkCallbackUrl, checkCallbackUrls, quote, violationPath } from '../../src/rules';
 import { HOSTILE, LEGITIMATE } from '../support/hostile-urls';
 
 describe('checkCallbackUrl', () => {
@@ -69,9 +69,10 @@ describe('checkCallbackUrls', () => {
   it('reports each hostile element at its own index, and keeps the exact strings for duplicates', () => {
     const urls = ['https://app.example.com/cb', 'https://app.example.com/cb ', 'https://APP.example.com/cb', 'https://app.example.com/cb'];
     expect(checkCallbackUrls(urls)).toEqual([
-      { path: 'callback_urls[1]', message: expect.stringMatching(/whitespace/) },
-      { path: 'callback_urls[3]', message: 'duplicates callback_urls[0] ("https://app.example.com/cb")' },
+      { code: 'callback_urls.invalid', attribute: 'callback_urls', index: 1, message: expect.stringMatching(/whitespace/) },
+      { code: 'callback_urls.duplicate', attribute: 'callback_urls', index: 3, message: 'duplicates callback_urls[0] ("https://app.example.com/cb")' },
     ]);
+    expect(checkCallbackUrls(urls).map(violationPath)).toEqual(['callback_urls[1]', 'callback_urls[3]']);
   });
 });
 

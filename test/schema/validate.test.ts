@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import {
-  checkConsentTarget,
+  consentTargetDiagnostics,
   validateAppConsentConfig,
   validateLookupConfig,
   validateOauthClientConfig,
@@ -164,16 +164,16 @@ describe('appreg_app_consent plan-time validation', () => {
 
   it('accepts an organization-scoped app of another group', () => {
     expect(validateAppConsentConfig(consent)).toEqual([]);
-    expect(checkConsentTarget(consent, { id: 'app_1', scope: 'organization', group_id: 'grp_a' })).toEqual([]);
+    expect(consentTargetDiagnostics(consent, { id: 'app_1', scope: 'organization', group_id: 'grp_a' })).toEqual([]);
   });
 
   it('rejects a group-scoped app, the group\'s own app, and an app it cannot see, at path app_id', () => {
-    const groupScoped = checkConsentTarget(consent, { id: 'app_1', scope: 'group', group_id: 'grp_a' });
+    const groupScoped = consentTargetDiagnostics(consent, { id: 'app_1', scope: 'group', group_id: 'grp_a' });
     expect(paths(groupScoped)).toEqual(['app_id']);
     expect(groupScoped[0]!.detail).toMatch(/only organization-scoped apps/);
-    const own = checkConsentTarget(consent, { id: 'app_1', scope: 'organization', group_id: 'grp_b' });
+    const own = consentTargetDiagnostics(consent, { id: 'app_1', scope: 'organization', group_id: 'grp_b' });
     expect(own[0]!.summary).toBe('Consent to own app');
-    expect(paths(checkConsentTarget(consent, null))).toEqual(['app_id']);
+    expect(paths(consentTargetDiagnostics(consent, null))).toEqual(['app_id']);
   });
 
   it('rejects ids with a slash or empty ids', () => {

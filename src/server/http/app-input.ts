@@ -12,7 +12,7 @@ import {
   checkName,
 } from '../../rules';
 import type { App, Tenant } from '../model';
-import type { FieldError } from './problem';
+import { fieldErrorOf, type FieldError } from './problem';
 import { CreateAppBody, IMMUTABLE_APP_FIELDS, PatchAppBody } from './schemas';
 import { requireObjectBody, schemaErrors, throwIfInvalid } from './validation';
 
@@ -39,13 +39,13 @@ function fieldRules(body: Record<string, unknown>): FieldError[] {
   }
   const urls = body.callback_urls;
   if (isStringArray(urls)) {
-    out.push(...checkCallbackUrls(urls));
+    out.push(...checkCallbackUrls(urls).map(fieldErrorOf));
   } else if (Array.isArray(urls)) {
     // Some elements have the wrong type (the schema reports those). Check the
     // rest in place: stand-ins that pass every rule keep indexes and count right.
     const standIn = (i: number) => `https://stand-in.invalid/${i}`;
     const wrong = new Set(urls.flatMap((u, i) => (typeof u === 'string' ? [] : [`callback_urls[${i}]`])));
-    out.push(...checkCallbackUrls(urls.map((u, i) => (typeof u === 'string' ? u : standIn(i)))).filter((e) => !wrong.has(e.path)));
+    out.push(...checkCallbackUrls(urls.map((u, i) => (typeof u === 'string' ? u : standIn(i)))).map(fieldErrorOf).filter((e) => !wrong.has(e.path)));
   }
   return out;
 }
@@ -61,7 +61,7 @@ export function validateCreate(raw: unknown, tenant: Tenant): CreateInput {
   // A public client cannot keep a secret, so PKCE is its default (and its only allowed value).
   const requirePkce = typeof body.require_pkce === 'boolean' ? body.require_pkce : publicClient;
   const grantTypes = isStringArray(body.grant_types) ? body.grant_types : ['authorization_code'];
-  errors.push(...checkAppShape({ public_client: publicClient, require_pkce: requirePkce, grant_types: grantTypes }, !tenant.sso_enabled));
+  errors.push(...checkAppShape({ public_client: publicClient, require_pkce: requirePkce, grant_types: grantTypes }, !tenant.sso_enabled).map(fieldErrorOf));
   throwIfInvalid(errors, Object.keys(CreateAppBody.shape));
   const b = CreateAppBody.parse(body);
   return {
@@ -100,7 +100,7 @@ export function validatePatch(raw: unknown, app: App, tenant: Tenant): PatchInpu
   // The device-grant rule looks only at a grant list being sent: an app that
   // got the device grant before the tenant turned SSO on stays editable.
   const deviceAllowed = isStringArray(rest.grant_types) ? !tenant.sso_enabled : undefined;
-  errors.push(...checkAppShape(merged, deviceAllowed));
+  errors.push(...checkAppShape(merged, deviceAllowed).map(fieldErrorOf));
   throwIfInvalid(errors, [...Object.keys(PatchAppBody.shape), ...IMMUTABLE_APP_FIELDS]);
   const b = PatchAppBody.parse(rest);
   const out: PatchInput = {};

@@ -5,10 +5,18 @@
  * framework error) into a problem document, so no code path answers with a
  * bare stack trace or a 500 for bad input.
  */
-import type { RuleViolation } from '../../rules';
+import { violationPath, type RuleViolation } from '../../rules';
 
 /** One invalid field: its path (`name`, `callback_urls[2]`) and what is wrong. */
-export type FieldError = RuleViolation;
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** A rule violation as a field error of a problem document. */
+export function fieldErrorOf(v: RuleViolation): FieldError {
+  return { path: violationPath(v), message: v.message };
+}
 
 /** A problem document. */
 export interface Problem {

@@ -9,6 +9,7 @@ import { type Consent, type Principal, appJson, consentJson, now } from '../../m
 import { tenantTransaction, type SqlExecutor } from '../../storage/database';
 import { deleteConsent, getApp, getConsent, insertConsent, listBrowse, listConsents } from '../../storage/repo';
 import { isId } from '../../crypto';
+import { checkConsentTarget } from '../../../rules';
 import {
   checkIfMatch,
   etag,
@@ -75,13 +76,12 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       const existing = await getConsent(tx, p.tenant_id, group.id, a.id);
       checkIfMatch(req, existing?.seq, `Consent ${group.id}/${a.id}`);
       checkEmptyBody(req);
-      const errors: FieldError[] = [];
-      if (a.scope !== 'organization') {
-        errors.push({ path: 'app_id', message: `app ${a.id} is group-scoped; only organization-scoped apps can be consented to` });
-      }
-      if (a.group_id === group.id) {
-        errors.push({ path: 'app_id', message: `app ${a.id} belongs to group ${group.id} itself; consent is for apps of other groups` });
-      }
+      const errors: FieldError[] = checkConsentTarget(a, group.id).map((code) => ({
+        path: 'app_id',
+        message: code === 'consent.not_organization'
+          ? `app ${a.id} is group-scoped; only organization-scoped apps can be consented to`
+          : `app ${a.id} belongs to group ${group.id} itself; consent is for apps of other groups`,
+      }));
       if (errors.length > 0) throw invalid(errors);
       if (existing) return { created: false, consent: existing };
       const inserted = await insertConsent(tx, { tenant_id: p.tenant_id, group_id: group.id, app_id: a.id, created_at: now() });
