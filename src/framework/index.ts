@@ -9,3 +9,5 @@ export * from './paths';
 export * from './private';
 export * from './state';
 export * from './values';
+export * from './model';
+export * from './resource';

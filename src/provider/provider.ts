@@ -4,8 +4,8 @@
  * defaults and replacement from the schema, error mapping) once for all.
  */
 import { DATA_SOURCES, RESOURCES } from '../resources';
-import type { DataSource, Resource, ResourceContext, Stored } from '../resources/resource';
-import { decodePrivate, encodePrivate, hasErrors, type State } from '../framework';
+import type { DataSource, Resource, ResourceContext } from '../resources/resource';
+import { decodePrivate, encodePrivate, hasErrors, type State, type StoredState } from '../framework';
 import { checkProviderEndpoint, providerSchemaJson, resolveAllowInsecureHttp, validateProviderConfig, validateReadOnly } from '../schema';
 import {
   isUnknown,
@@ -105,11 +105,13 @@ export class AppregProvider implements ProviderServer {
   }
 
   async upgradeResourceState(typeName: string, version: number, rawStateJson: string): Promise<{ state: TfValue; diagnostics: Diagnostic[] }> {
-    const spec = this.resource(typeName).spec;
+    const res = this.resource(typeName);
+    const spec = res.spec;
     if (version > spec.version) {
       return { state: null, diagnostics: [err('State from a newer provider', `The state of this ${typeName} was written by a newer appreg provider (schema version ${version}, this one knows ${spec.version}). Upgrade the provider.`)] };
     }
-    // Version 0 is the only version so far: decoding with the current type keeps known
+    if (res.upgradeState) return res.upgradeState(version, rawStateJson);
+    // Without an upgrade of its own, decoding with the current type keeps known
     // attributes, gives new ones null and drops removed ones.
     const block = this.schema().resource_schemas[typeName]!.block;
     return { state: decodeJsonValue(rawStateJson, blockType(block)), diagnostics: [] };
@@ -144,7 +146,7 @@ export class AppregProvider implements ProviderServer {
     const prior = priorState === null ? null : asState(priorState);
     const { planned, requiresReplace } = planFromSpec(res.spec, prior, asState(proposedNewState), cfg);
     try {
-      diagnostics.push(...((await res.modifyPlan?.(this.ctx, { prior, planned, config: cfg, replacing: requiresReplace.length > 0 })) ?? []));
+      diagnostics.push(...(await res.modifyPlan(this.ctx, { prior, planned, config: cfg, replacing: requiresReplace.length > 0 })));
     } catch (e) {
       diagnostics.push(...diagnosticsFor(e, `plan ${res.noun}`));
     }
@@ -171,7 +173,7 @@ export class AppregProvider implements ProviderServer {
     }
     const creating = priorState === null;
     try {
-      const stored: Stored = creating
+      const stored: StoredState = creating
         ? await res.create(ctx, asState(plannedState))
         : await res.update(ctx, asState(priorState), asState(plannedState), priv);
       return { newState: stored.state, private: encodePrivate(stored.private), diagnostics: [] };

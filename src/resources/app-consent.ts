@@ -4,16 +4,18 @@
  */
 import type { Consent } from '../client';
 import { isNotFound } from '../client/errors';
+import { DiagnosticError, defineResource, type StateModel, type Stored } from '../framework';
 import { appConsent, consentTargetDiagnostics, validateAppConsentConfig } from '../schema';
-import { DiagnosticError, type State } from '../framework';
-import { type Resource, type Stored } from './resource';
+import type { ResourceContext } from './resource';
 
-function toState(c: Consent): State {
+type Model = StateModel<typeof appConsent>;
+
+function toState(c: Consent): Model {
   return { id: `${c.group_id}/${c.app_id}`, group_id: c.group_id, app_id: c.app_id, created_at: c.created_at };
 }
 
 /** The resource. */
-export const appConsentResource: Resource = {
+export const appConsentResource = defineResource<typeof appConsent, ResourceContext>({
   spec: appConsent,
   noun: 'the app consent',
 
@@ -34,39 +36,34 @@ export const appConsentResource: Resource = {
     return consentTargetDiagnostics(planned, app);
   },
 
-  async create(ctx, planned): Promise<Stored> {
-    const { consent } = await ctx.client.putConsent(planned.group_id as string, planned.app_id as string);
+  async create(ctx, planned): Promise<Stored<Model>> {
+    const { consent } = await ctx.client.putConsent(planned.group_id, planned.app_id);
     return { state: toState(consent) };
   },
 
-  async read(ctx, current): Promise<Stored | null> {
+  async read(ctx, current): Promise<Stored<Model> | null> {
     try {
-      return { state: toState(await ctx.client.getConsent(current.group_id as string, current.app_id as string)) };
+      return { state: toState(await ctx.client.getConsent(current.group_id, current.app_id)) };
     } catch (e) {
       if (isNotFound(e)) return null; // withdrawn by hand, or its app was deleted
       throw e;
     }
   },
 
-  async update(ctx, prior): Promise<Stored> {
-    // Every configurable attribute forces replacement; an update can only be a no-op refresh.
-    return { state: toState(await ctx.client.getConsent(prior.group_id as string, prior.app_id as string)) };
-  },
-
   async delete(ctx, prior): Promise<void> {
     try {
-      await ctx.client.deleteConsent(prior.group_id as string, prior.app_id as string);
+      await ctx.client.deleteConsent(prior.group_id, prior.app_id);
     } catch (e) {
       // Deleting an app deletes its consents, so after a replaced app the consent may be gone already.
       if (!isNotFound(e)) throw e;
     }
   },
 
-  async importState(ctx, id): Promise<Stored> {
+  async importState(ctx, id): Promise<Stored<Model>> {
     const parts = id.split('/');
     if (parts.length !== 2 || !parts[0] || !parts[1]) {
       throw new DiagnosticError([{ severity: 'error', summary: 'Invalid import id', detail: `Expected <group_id>/<app_id>, e.g. grp_…/app_…; got ${JSON.stringify(id)}.` }]);
     }
     return { state: toState(await ctx.client.getConsent(parts[0], parts[1])) };
   },
-};
+});

@@ -4,24 +4,32 @@
  */
 import type { App, Consent, CreateAppInput, CreatedApp, UpdateAppInput } from '../client';
 import { ConflictError, isNotFound } from '../client/errors';
-import { oauthClient, validateDeviceGrant, validateOauthClientConfig } from '../schema';
-import { isUnknown, Unknown, type Diagnostic, type TfValue } from '../tfplugin/types';
+import { oauthClient, UPDATABLE_APP_FIELDS, validateDeviceGrant, validateOauthClientConfig, type AttributeSpec, type UpdatableAppField } from '../schema';
+import { isUnknown, Unknown, type Diagnostic } from '../tfplugin/types';
 import { intentKey } from './intent';
 import { OAUTH_OFF_ADVICE, oauthOffAtCreate } from './tenant';
-import { DiagnosticError, valuesEqual, type PrivateData, type State } from '../framework';
-import { type PlanInput, type Resource, type ResourceContext, type Stored } from './resource';
+import { DiagnosticError, defineResource, valuesEqual, type ConfigModel, type PrivateData, type State, type StateModel, type Stored } from '../framework';
+import type { ResourceContext } from './resource';
 
-const TRIGGERS_TYPE = oauthClient.attributes.rotation_triggers!.type;
+type Spec = typeof oauthClient;
+type Model = StateModel<Spec>;
+
+const TRIGGERS_TYPE = oauthClient.attributes.rotation_triggers.type;
 
 /** What only Terraform's state knows about an app: the service never returns these. */
 interface StateOnly {
-  client_secret: TfValue;
-  rotation_triggers: TfValue;
+  client_secret: Model['client_secret'] | Unknown;
+  rotation_triggers: Model['rotation_triggers'] | Unknown;
   /** The configured description, so that null and "" do not flap against the service's empty text. */
-  description: TfValue;
+  description: Model['description'] | Unknown;
 }
 
-function toState(app: App, keep: StateOnly): State {
+/** A value only state knows, known by the time it is stored: an unknown would be a bug. */
+function known<T>(v: T | Unknown): T | null {
+  return isUnknown(v) ? null : v;
+}
+
+function toState(app: App, keep: StateOnly): Model {
   const description = app.description ?? '';
   return {
     id: app.id,
@@ -34,22 +42,21 @@ function toState(app: App, keep: StateOnly): State {
     public_client: app.public_client,
     require_pkce: app.require_pkce,
     enabled: app.enabled,
-    rotation_triggers: keep.rotation_triggers,
+    rotation_triggers: known(keep.rotation_triggers),
     client_id: app.client_id,
-    client_secret: app.public_client ? null : keep.client_secret,
+    client_secret: app.public_client ? null : known(keep.client_secret),
     secret_version: app.secret_version,
     created_at: app.created_at,
   };
 }
 
-const str = (v: TfValue | undefined): string => v as string;
-const strs = (v: TfValue | undefined): string[] => v as string[];
-
-/** The fields PATCH accepts, in the order they appear in the schema. */
-const MUTABLE = ['name', 'description', 'callback_urls', 'grant_types', 'require_pkce', 'enabled'] as const;
+/** Puts one changed field into a PATCH body. */
+function setField<K extends UpdatableAppField>(patch: UpdateAppInput, field: K, value: UpdateAppInput[K]): void {
+  patch[field] = value;
+}
 
 /** The resource. */
-export const oauthClientResource: Resource = {
+export const oauthClientResource = defineResource<Spec, ResourceContext>({
   spec: oauthClient,
   noun: 'the OAuth client',
 
@@ -57,7 +64,7 @@ export const oauthClientResource: Resource = {
     return validateOauthClientConfig(config);
   },
 
-  async modifyPlan(ctx: ResourceContext | undefined, { prior, planned, config, replacing }: PlanInput): Promise<Diagnostic[]> {
+  async modifyPlan(ctx, { prior, planned, config, replacing }): Promise<Diagnostic[]> {
     const out: Diagnostic[] = [];
     // require_pkce follows public_client unless set: a public client always uses PKCE.
     if (config.require_pkce === null) planned.require_pkce = planned.public_client ?? false;
@@ -95,17 +102,17 @@ export const oauthClientResource: Resource = {
     return out;
   },
 
-  async create(ctx, planned): Promise<Stored> {
-    const groupId = str(planned.group_id);
+  async create(ctx, planned): Promise<Stored<Model>> {
+    const groupId = planned.group_id;
     // Sets sorted, fields in one order: the same plan gives the same body, and so the same key.
     const input: CreateAppInput = {
-      name: str(planned.name),
-      callback_urls: [...strs(planned.callback_urls)].sort(),
-      scope: str(planned.scope) as App['scope'],
-      grant_types: [...strs(planned.grant_types)].sort() as App['grant_types'],
-      public_client: planned.public_client as boolean,
-      require_pkce: planned.require_pkce as boolean,
-      enabled: planned.enabled as boolean,
+      name: planned.name,
+      callback_urls: [...planned.callback_urls].sort(),
+      scope: planned.scope,
+      grant_types: [...planned.grant_types].sort(),
+      public_client: planned.public_client,
+      require_pkce: planned.require_pkce,
+      enabled: planned.enabled,
       ...(typeof planned.description === 'string' ? { description: planned.description } : {}),
     };
     // A create lost to a crash is adopted by the next apply: same intent, same key, the service replays.
@@ -122,10 +129,10 @@ export const oauthClientResource: Resource = {
     };
   },
 
-  async read(ctx, current, _priv: PrivateData): Promise<Stored | null> {
+  async read(ctx, current, _priv: PrivateData): Promise<Stored<Model> | null> {
     let app: App;
     try {
-      app = await ctx.client.getApp(str(current.id));
+      app = await ctx.client.getApp(current.id);
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;
@@ -143,19 +150,19 @@ export const oauthClientResource: Resource = {
     };
   },
 
-  async update(ctx, prior, planned, priv): Promise<Stored> {
-    const id = str(prior.id);
-    const patch: Record<string, TfValue> = {}; // UpdateAppInput, built field by field from the schema
-    for (const field of MUTABLE) {
-      const type = oauthClient.attributes[field]!.type;
+  async update(ctx, prior, planned, priv): Promise<Stored<Model>> {
+    const id = prior.id;
+    const patch: UpdateAppInput = {};
+    for (const field of UPDATABLE_APP_FIELDS) {
+      const type = oauthClient.attributes[field].type;
       if (!valuesEqual(type, prior[field], planned[field])) {
         // Removing the description clears it in the service.
-        patch[field] = field === 'description' && planned[field] === null ? '' : planned[field]!;
+        setField(patch, field, field === 'description' && planned.description === null ? '' : planned[field]);
       }
     }
     let app: App | undefined;
     if (Object.keys(patch).length > 0) {
-      app = await ctx.client.updateApp(id, patch as UpdateAppInput, { ifMatch: priv.version });
+      app = await ctx.client.updateApp(id, patch, { ifMatch: priv.version });
     }
     let secret = prior.client_secret ?? null;
     if (isUnknown(planned.client_secret)) {
@@ -177,13 +184,13 @@ export const oauthClientResource: Resource = {
 
   async delete(ctx, prior): Promise<void> {
     try {
-      await ctx.client.deleteApp(str(prior.id));
+      await ctx.client.deleteApp(prior.id);
     } catch (e) {
       if (!isNotFound(e)) throw e; // already gone is what destroy wants
     }
   },
 
-  async importState(ctx, id): Promise<Stored> {
+  async importState(ctx, id): Promise<Stored<Model>> {
     if (!/^[A-Za-z0-9_-]+$/.test(id)) {
       throw new DiagnosticError([{ severity: 'error', summary: 'Invalid import id', detail: `Expected the app id (app_…), got ${JSON.stringify(id)}.` }]);
     }
@@ -191,7 +198,7 @@ export const oauthClientResource: Resource = {
     // An imported app has no secret in state until it is rotated (change rotation_triggers).
     return { state: toState(app, { client_secret: null, rotation_triggers: null, description: app.description ? app.description : null }), private: { version: app.version } };
   },
-};
+});
 
 /**
  * Whether a 409 from registering means OAuth is off (the other 409 is a
@@ -224,18 +231,18 @@ function oauthOffAtApply(e: ConflictError): DiagnosticError {
  * the old app (and its consents with it) before it found out, so this is an
  * error at plan, naming the consents, before anything is deleted.
  */
-async function consentsBrokenByReplacement(ctx: ResourceContext, prior: State, planned: State): Promise<Diagnostic[]> {
+async function consentsBrokenByReplacement(ctx: ResourceContext, prior: Model, planned: ConfigModel<Spec>): Promise<Diagnostic[]> {
   const toGroupScope = planned.scope === 'group';
   const newOwner = typeof planned.group_id === 'string' && planned.group_id !== prior.group_id ? planned.group_id : undefined;
   if (!toGroupScope && newOwner === undefined) return [];
   const consents: Consent[] = [];
-  for await (const c of ctx.client.iterateConsents({ app_id: str(prior.id) })) consents.push(c);
+  for await (const c of ctx.client.iterateConsents({ app_id: prior.id })) consents.push(c);
   const broken = toGroupScope ? consents : consents.filter((c) => c.group_id === newOwner);
   if (broken.length === 0) return [];
   const ids = broken.map((c) => c.id).join(', ');
   const why = toGroupScope
-    ? `Changing scope to "group" replaces app ${str(prior.id)} with a group-scoped app, which other groups cannot consent to`
-    : `Moving the app to group ${newOwner} replaces app ${str(prior.id)} with an app of that group, which cannot consent to its own app`;
+    ? `Changing scope to "group" replaces app ${prior.id} with a group-scoped app, which other groups cannot consent to`
+    : `Moving the app to group ${newOwner} replaces app ${prior.id} with an app of that group, which cannot consent to its own app`;
   return [{
     severity: 'error',
     summary: 'Replacement would break consents',
@@ -248,9 +255,11 @@ async function consentsBrokenByReplacement(ctx: ResourceContext, prior: State, p
   }];
 }
 
-function replacedBecause(prior: State, planned: State): string {
-  const changed = Object.entries(oauthClient.attributes)
-    .filter(([name, a]) => a.requiresReplace && !valuesEqual(a.type, prior[name], planned[name]))
+function replacedBecause(prior: Model, planned: ConfigModel<Spec>): string {
+  const before: State = prior;
+  const after: State = planned;
+  const changed = Object.entries<AttributeSpec>(oauthClient.attributes)
+    .filter(([name, a]) => a.requiresReplace && !valuesEqual(a.type, before[name], after[name]))
     .map(([name]) => name);
   return changed.length === 1 ? `${changed[0]}` : changed.join(', ');
 }

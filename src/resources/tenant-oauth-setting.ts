@@ -3,30 +3,28 @@
  * one per tenant, so create adopts it and destroy leaves it as it is.
  */
 import type { TenantSettings } from '../client';
+import { DiagnosticError, defineResource, type PlannedModel, type StateModel, type Stored } from '../framework';
 import { tenantOauthSetting } from '../schema';
 import { isUnknown } from '../tfplugin/types';
-import { DiagnosticError, type State } from '../framework';
-import { type Resource, type ResourceContext, type Stored } from './resource';
+import type { ResourceContext } from './resource';
 
-function toState(s: TenantSettings): State {
+type Model = StateModel<typeof tenantOauthSetting>;
+
+function toState(s: TenantSettings): Model {
   return { id: s.tenant_id, oauth_enabled: s.oauth_enabled, sso_enabled: s.sso_enabled, device_grant_allowed: s.device_grant_allowed };
 }
 
 /** Sets the switch, and tells the rest of this process (clients planned at apply) the new settings. */
-async function put(ctx: ResourceContext, planned: State): Promise<TenantSettings> {
-  const settings = await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled as boolean });
+async function put(ctx: ResourceContext, planned: PlannedModel<typeof tenantOauthSetting>): Promise<TenantSettings> {
+  const settings = await ctx.client.putTenantSettings({ oauth_enabled: planned.oauth_enabled });
   ctx.tenant.remember(settings);
   return settings;
 }
 
 /** The resource. */
-export const tenantOauthSettingResource: Resource = {
+export const tenantOauthSettingResource = defineResource<typeof tenantOauthSetting, ResourceContext>({
   spec: tenantOauthSetting,
   noun: 'the tenant OAuth setting',
-
-  validate() {
-    return [];
-  },
 
   async modifyPlan(ctx, { planned }) {
     // Clients planned after this one (they depend on it) may be created on a tenant whose OAuth
@@ -35,18 +33,18 @@ export const tenantOauthSettingResource: Resource = {
     return [];
   },
 
-  async create(ctx, planned): Promise<Stored> {
+  async create(ctx, planned): Promise<Stored<Model>> {
     return { state: toState(await put(ctx, planned)) };
   },
 
-  async read(ctx): Promise<Stored | null> {
+  async read(ctx): Promise<Stored<Model> | null> {
     const settings = await ctx.client.getTenantSettings();
     // Fresh from the refresh before the plan: the clients' plan-time checks may use it.
     ctx.tenant.remember(settings);
     return { state: toState(settings) };
   },
 
-  async update(ctx, _prior, planned): Promise<Stored> {
+  async update(ctx, _prior, planned): Promise<Stored<Model>> {
     return { state: toState(await put(ctx, planned)) };
   },
 
@@ -54,11 +52,11 @@ export const tenantOauthSettingResource: Resource = {
     // Destroy leaves the tenant as it is: switching OAuth off would break every app in it.
   },
 
-  async importState(ctx, id): Promise<Stored> {
+  async importState(ctx, id): Promise<Stored<Model>> {
     const settings = await ctx.client.getTenantSettings();
     if (settings.tenant_id !== id) {
       throw new DiagnosticError([{ severity: 'error', summary: 'Invalid import id', detail: `The token belongs to tenant ${settings.tenant_id}; import that id (got ${JSON.stringify(id)}).` }]);
     }
     return { state: toState(settings) };
   },
-};
+});

@@ -4,12 +4,12 @@
  * cdktf bindings and the reference docs.
  */
 import { GRANT_TYPES, MAX_CALLBACK_URLS, SCOPES } from '../rules';
-import type { ProviderSpec, TypeSpec } from './model';
+import { updatableFields, type ProviderSpec, type TypeSpec, type UpdatableFields } from './model';
 
 const quoteList = (xs: readonly string[]): string => xs.map((x) => `\`${x}\``).join(', ');
 
 /** Provider configuration: where the registration service is and how to authenticate. */
-export const providerConfig: TypeSpec = {
+export const providerConfig = {
   typeName: 'appreg',
   version: 0,
   description: 'The appreg provider manages OAuth 2.0 app registrations in an appreg registration service.',
@@ -35,10 +35,10 @@ export const providerConfig: TypeSpec = {
         'Falls back to the `APPREG_ALLOW_INSECURE_HTTP` environment variable (`true` or `1`; `false`, `0` or empty for no). Defaults to `false`.',
     },
   },
-};
+} satisfies TypeSpec;
 
 /** `appreg_oauth_client`: an OAuth 2.0 app registration owned by a group. */
-export const oauthClient: TypeSpec = {
+export const oauthClient = {
   typeName: 'appreg_oauth_client',
   version: 0,
   description:
@@ -46,7 +46,7 @@ export const oauthClient: TypeSpec = {
     'shown once at creation (and after each rotation) and kept in state as a sensitive value. ' +
     'Changing `group_id`, `scope` or `public_client` replaces the registration: it gets a new client id and secret.',
   attributes: {
-    id: { type: 'string', computed: true, stable: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
+    id: { type: 'string', computed: true, neverNull: true, stable: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
     group_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
     name: { type: 'string', required: true, description: 'Display name, unique in the group: letters, digits, `?` and `!`, words separated by single spaces, at most 100 characters.' },
     description: { type: 'string', optional: true, description: 'Free text, at most 1000 characters.' },
@@ -57,12 +57,14 @@ export const oauthClient: TypeSpec = {
     },
     scope: {
       type: 'string',
+      values: SCOPES,
       required: true,
       requiresReplace: true,
       description: `Who may use the app: ${quoteList(SCOPES)}. \`group\` apps are used only in their own group; \`organization\` apps can be consented to by other groups. Scope is fixed at registration.`,
     },
     grant_types: {
       type: ['set', 'string'],
+      values: GRANT_TYPES,
       optional: true,
       computed: true,
       default: ['authorization_code'],
@@ -86,48 +88,55 @@ export const oauthClient: TypeSpec = {
     rotation_triggers: {
       type: ['map', 'string'],
       optional: true,
+      stateOnly: true,
       description: 'Arbitrary values; any change rotates the client secret in place (the client id stays). For example `{ rotated = "2026-Q4" }`.',
     },
-    client_id: { type: 'string', computed: true, stable: true, description: 'The OAuth client id.' },
+    client_id: { type: 'string', computed: true, neverNull: true, stable: true, description: 'The OAuth client id.' },
     client_secret: {
       type: 'string',
       computed: true,
+      stateOnly: true,
       sensitive: true,
       description: 'The OAuth client secret of a confidential client, from creation or the last rotation; null for public clients and for imported apps until their first rotation.',
     },
-    secret_version: { type: 'number', computed: true, description: 'Increments on every secret rotation.' },
-    created_at: { type: 'string', computed: true, stable: true, description: 'When the app was registered (RFC 3339).' },
+    secret_version: { type: 'number', computed: true, neverNull: true, description: 'Increments on every secret rotation.' },
+    created_at: { type: 'string', computed: true, neverNull: true, stable: true, description: 'When the app was registered (RFC 3339).' },
   },
-};
+} satisfies TypeSpec;
+
+/** The fields of an app that PATCH may change: derived from `appreg_oauth_client`, in its order. */
+export const UPDATABLE_APP_FIELDS = updatableFields(oauthClient);
+/** One of {@link UPDATABLE_APP_FIELDS}. */
+export type UpdatableAppField = UpdatableFields<typeof oauthClient>;
 
 /** `appreg_app_consent`: a group's consent to use another group's organization-scoped app. */
-export const appConsent: TypeSpec = {
+export const appConsent = {
   typeName: 'appreg_app_consent',
   version: 0,
   description: 'Lets a group use an organization-scoped app owned by another group (the "add consent" action of the browse list). Import with `<group_id>/<app_id>`.',
   attributes: {
-    id: { type: 'string', computed: true, stable: true, description: '`<group_id>/<app_id>`.' },
+    id: { type: 'string', computed: true, neverNull: true, stable: true, description: '`<group_id>/<app_id>`.' },
     group_id: { type: 'string', required: true, requiresReplace: true, description: 'The consenting group.' },
     app_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of an organization-scoped app owned by another group. When the app is replaced, the consent is replaced with it.' },
-    created_at: { type: 'string', computed: true, stable: true, description: 'When the consent was given (RFC 3339).' },
+    created_at: { type: 'string', computed: true, neverNull: true, stable: true, description: 'When the consent was given (RFC 3339).' },
   },
-};
+} satisfies TypeSpec;
 
 /** `appreg_tenant_oauth_setting`: the tenant-wide OAuth switch. */
-export const tenantOauthSetting: TypeSpec = {
+export const tenantOauthSetting = {
   typeName: 'appreg_tenant_oauth_setting',
   version: 0,
   description: 'The tenant-wide OAuth switch. OAuth must be enabled before the first app is registered. Needs a `tenant_security_admin` token. Destroying this resource leaves the tenant as it is.',
   attributes: {
-    id: { type: 'string', computed: true, stable: true, description: 'The tenant id (`ten_…`); import with it.' },
+    id: { type: 'string', computed: true, neverNull: true, stable: true, description: 'The tenant id (`ten_…`); import with it.' },
     oauth_enabled: { type: 'bool', required: true, description: 'Whether apps may be registered and used in the tenant.' },
-    sso_enabled: { type: 'bool', computed: true, description: 'Whether the tenant uses single sign-on (set by the operator).' },
-    device_grant_allowed: { type: 'bool', computed: true, description: 'Whether apps may use the device grant (false while the tenant uses SSO).' },
+    sso_enabled: { type: 'bool', computed: true, neverNull: true, description: 'Whether the tenant uses single sign-on (set by the operator).' },
+    device_grant_allowed: { type: 'bool', computed: true, neverNull: true, description: 'Whether apps may use the device grant (false while the tenant uses SSO).' },
   },
-};
+} satisfies TypeSpec;
 
 /** Data source `appreg_group`: looks a group up by name. */
-export const groupData: TypeSpec = {
+export const groupData = {
   typeName: 'appreg_group',
   version: 0,
   description: 'Looks up a group the token can see, by name.',
@@ -135,10 +144,10 @@ export const groupData: TypeSpec = {
     name: { type: 'string', required: true, description: 'The group name.' },
     id: { type: 'string', computed: true, description: 'The group id (`grp_…`).' },
   },
-};
+} satisfies TypeSpec;
 
 /** Data source `appreg_oauth_client`: an organization-scoped app as a group's browse list shows it. */
-export const oauthClientData: TypeSpec = {
+export const oauthClientData = {
   typeName: 'appreg_oauth_client',
   version: 0,
   description: 'Finds an organization-scoped app of another group by name, as the browse list of `group_id` shows it. Never returns a secret.',
@@ -150,7 +159,7 @@ export const oauthClientData: TypeSpec = {
     owner_group_id: { type: 'string', computed: true, description: 'The group that owns the app.' },
     callback_urls: { type: ['set', 'string'], computed: true, description: 'The app\'s redirect URIs.' },
   },
-};
+} satisfies TypeSpec;
 
 /** The whole appreg provider. */
 export const appregProvider: ProviderSpec = {

@@ -11,12 +11,29 @@ import type { TfType, TfValue } from '../tfplugin/types';
 export interface AttributeSpec {
   /** Terraform type in its JSON form (`'string'`, `['set', 'string']`, ...). */
   readonly type: TfType;
+  /**
+   * The values a string may take, or each element of a set of strings. The
+   * typed model of the attribute is their union; the plan-time check that a
+   * configuration keeps to them is the resource's, with its own message.
+   */
+  readonly values?: readonly string[];
   /** Markdown description, shown in docs and editor hovers. */
   readonly description: string;
   /** Exactly one of required, optional, or computed-only must describe the attribute; optional may be combined with computed. */
   readonly required?: boolean;
   readonly optional?: boolean;
   readonly computed?: boolean;
+  /**
+   * For computed attributes: once the object exists the value is never null
+   * (an id, a timestamp, a counter). The typed state model then has no null.
+   */
+  readonly neverNull?: boolean;
+  /**
+   * Kept only by the infrastructure-as-code side (triggers, a secret from
+   * create): the registration service has no such field, so it never goes
+   * into a request body.
+   */
+  readonly stateOnly?: boolean;
   /** Terraform hides the value in plans and output. */
   readonly sensitive?: boolean;
   /** A change to the value plans a replacement of the whole object (the plugin framework's RequiresReplace). */
@@ -47,4 +64,33 @@ export interface ProviderSpec {
   readonly provider: TypeSpec;
   readonly resources: readonly TypeSpec[];
   readonly dataSources: readonly TypeSpec[];
+}
+
+type AttributesOf<S extends TypeSpec> = S['attributes'];
+
+/**
+ * Names of the attributes a configuration may change without replacing the
+ * object: required or optional, and no `requiresReplace`.
+ */
+export type InPlaceAttributes<S extends TypeSpec> = {
+  [K in keyof AttributesOf<S>]: AttributesOf<S>[K] extends { readonly requiresReplace: true }
+    ? never
+    : AttributesOf<S>[K] extends { readonly required: true } | { readonly optional: true } ? K : never;
+}[keyof AttributesOf<S>];
+
+/** Names of the service's fields an update may change: in-place attributes that are not state-only. */
+export type UpdatableFields<S extends TypeSpec> = {
+  [K in InPlaceAttributes<S>]: AttributesOf<S>[K] extends { readonly stateOnly: true } ? never : K;
+}[InPlaceAttributes<S>] & string;
+
+/** Whether an attribute is one of {@link UpdatableFields}; the run-time twin of that type. */
+export function isUpdatableField(a: AttributeSpec): boolean {
+  return (a.required === true || a.optional === true) && a.requiresReplace !== true && a.stateOnly !== true;
+}
+
+/** The {@link UpdatableFields} of a type, in schema order: the fields its update request may carry. */
+export function updatableFields<const S extends TypeSpec>(spec: S): ReadonlyArray<UpdatableFields<S>> {
+  const names = Object.keys(spec.attributes).filter((name) => isUpdatableField(spec.attributes[name]!));
+  // The filter is the type's own condition, attribute by attribute.
+  return names as Array<UpdatableFields<S>>;
 }

@@ -15,6 +15,7 @@ import {
   parseAllowInsecureHttpEnv,
   providerConfig,
   validateProviderConfig,
+  type AttributeSpec,
   type ConfigObject,
 } from '../../src/schema';
 import { Unknown, type Diagnostic } from '../../src/tfplugin/types';
@@ -116,7 +117,7 @@ describe('ValidateProviderConfig: endpoint in the provider block', () => {
   });
 
   it('documents allow_insecure_http as an optional bool that says why it exists and where it belongs', () => {
-    const a = providerConfig.attributes.allow_insecure_http!;
+    const a: AttributeSpec = providerConfig.attributes.allow_insecure_http;
     expect(a).toMatchObject({ type: 'bool', optional: true });
     expect(a.required).toBeFalsy();
     expect(a.description).toContain('APPREG_ALLOW_INSECURE_HTTP');

@@ -1,0 +1,122 @@
+/**
+ * Typed models inferred from the schema. A resource declares its attributes
+ * once (`src/schema`, with `satisfies TypeSpec` so the literal types stay);
+ * these types turn that declaration into the shape of its configuration,
+ * plan and state, so `model.group_id` is a `string` where the schema says it
+ * is a required string, and a resource needs no casts.
+ *
+ * The types make promises about values that come from Terraform, so
+ * {@link asModel} checks them at run time before handing a value over: a
+ * value that breaks the promise is a bug, reported as one, never a wrong
+ * request to the service.
+ */
+import type { AttributeSpec, TypeSpec } from '../schema/model';
+import { isUnknown, Unknown, type TfType, type TfValue } from '../tfplugin/types';
+import type { State } from './state';
+
+/** The TypeScript type of a known value of Terraform type `T`. */
+export type ValueOf<T> =
+  T extends Literal<infer V> ? V
+  : T extends 'string' ? string
+    : T extends 'number' ? number
+      : T extends 'bool' ? boolean
+        : T extends readonly ['set' | 'list', infer E] ? Array<ValueOf<E>>
+          : T extends readonly ['map', infer E] ? { [key: string]: ValueOf<E> }
+            : TfValue;
+
+/** A value of type `T` that may be, or contain, values Terraform does not know yet. */
+export type PartialValueOf<T> =
+  T extends readonly ['set' | 'list', infer E] ? Array<PartialValueOf<E>> | Unknown
+    : T extends readonly ['map', infer E] ? { [key: string]: PartialValueOf<E> } | Unknown
+      : ValueOf<T> | Unknown;
+
+type Attrs<S extends TypeSpec> = S['attributes'];
+/** The type of an attribute, with a string's (or string set's) `values` as the element type. */
+type TypeOfAttr<A> = A extends { readonly type: infer T; readonly values: readonly (infer V)[] }
+  ? (T extends 'string' ? Literal<V> : T extends readonly [infer K, 'string'] ? readonly [K, Literal<V>] : T)
+  : A extends { readonly type: infer T } ? T : never;
+/** A string literal type standing for itself in {@link ValueOf}. */
+interface Literal<V> { readonly literal: V }
+
+/**
+ * Whether the attribute always has a value once planned: required, or
+ * optional and computed (the plan sets it: a default, the prior value, or
+ * the resource's own planning).
+ */
+type AlwaysSet<A> = A extends { readonly required: true } ? true
+  : A extends { readonly optional: true; readonly computed: true } ? true
+    : A extends { readonly neverNull: true } ? true : false;
+/** Whether only the provider sets the attribute. */
+type ComputedOnly<A> = A extends { readonly required: true } ? false : A extends { readonly optional: true } ? false : true;
+
+/** The planned value of a computed attribute that is never null: unknown until the provider sets it on create. */
+type PlannedNeverNull<A, V> = A extends { readonly neverNull: true } ? V | Unknown : V;
+
+/** A configuration or a plan being made: any value may be null or not known yet. */
+export type ConfigModel<S extends TypeSpec> = { -readonly [K in keyof Attrs<S>]: PartialValueOf<TypeOfAttr<Attrs<S>[K]>> | null };
+
+/** The state of an object as Terraform stores it: required and optional+computed attributes set, the rest possibly null. */
+export type StateModel<S extends TypeSpec> = {
+  -readonly [K in keyof Attrs<S>]: AlwaysSet<Attrs<S>[K]> extends true ? ValueOf<TypeOfAttr<Attrs<S>[K]>> : ValueOf<TypeOfAttr<Attrs<S>[K]>> | null;
+};
+
+/** A plan about to be applied: like the state, except that attributes only the provider sets may be unknown until it sets them. */
+export type PlannedModel<S extends TypeSpec> = {
+  -readonly [K in keyof Attrs<S>]: AlwaysSet<Attrs<S>[K]> extends true
+    ? PlannedNeverNull<Attrs<S>[K], ValueOf<TypeOfAttr<Attrs<S>[K]>>>
+    : ComputedOnly<Attrs<S>[K]> extends true
+      ? ValueOf<TypeOfAttr<Attrs<S>[K]>> | null | Unknown
+      : ValueOf<TypeOfAttr<Attrs<S>[K]>> | null;
+};
+
+/** Which of the shapes above a value is checked against. */
+export type ModelPhase = 'config' | 'planned' | 'state';
+
+/** Whether `v` is a known value of `type`; `partial` lets unknowns stand anywhere inside it. */
+function conforms(type: TfType, v: TfValue, partial: boolean): boolean {
+  if (isUnknown(v)) return partial;
+  if (v === null) return partial;
+  if (type === 'string') return typeof v === 'string';
+  if (type === 'number') return typeof v === 'number';
+  if (type === 'bool') return typeof v === 'boolean';
+  if (type === 'dynamic') return true;
+  const [kind, inner] = type;
+  if (kind === 'set' || kind === 'list') return Array.isArray(v) && v.every((x) => conforms(inner, x, partial));
+  if (kind === 'map') return typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => conforms(inner, x, partial));
+  return true;
+}
+
+/** Whether one attribute's value fits the model of `phase`. */
+function attributeFits(spec: AttributeSpec, v: TfValue | undefined, phase: ModelPhase): boolean {
+  if (v === undefined) return false;
+  if (phase === 'config') return conforms(spec.type, v, true);
+  const alwaysSet = spec.required === true || (spec.optional === true && spec.computed === true) || spec.neverNull === true;
+  const computedOnly = !spec.required && !spec.optional;
+  if (v === null) return !alwaysSet;
+  if (isUnknown(v)) return phase === 'planned' && computedOnly;
+  // Collections in state and in an applied plan hold known elements only.
+  if (!conforms(spec.type, v, false)) return false;
+  return spec.values === undefined || (Array.isArray(v) ? v : [v]).every((x) => typeof x === 'string' && spec.values!.includes(x));
+}
+
+/** The attributes of `value` that do not fit the model of `phase`; empty when it fits. */
+export function modelMismatches(spec: TypeSpec, value: State, phase: ModelPhase): string[] {
+  return Object.entries(spec.attributes).filter(([name, a]) => !attributeFits(a, value[name], phase)).map(([name]) => name);
+}
+
+/**
+ * The same object, typed as the model `M` of `spec` in `phase`, after
+ * checking that it is one. Not a copy: a plan changed through the model is
+ * the plan the provider returns.
+ * @throws Error (a bug: Terraform or the provider broke its own schema) when an attribute does not fit
+ */
+export function asModel<M>(spec: TypeSpec, value: State, phase: ModelPhase): M {
+  // The codec gives every attribute, null when unset; a hand-built state may leave some out.
+  for (const name of Object.keys(spec.attributes)) if (value[name] === undefined) value[name] = null;
+  const wrong = modelMismatches(spec, value, phase);
+  if (wrong.length > 0) {
+    throw new Error(`the ${phase} of ${spec.typeName} does not fit its schema at ${wrong.join(', ')}`);
+  }
+  // Checked just above, attribute by attribute: the one place an untyped state becomes a model.
+  return value as M;
+}
