@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { GrantType, Scope } from '../rules';
+import type { UpdatableAppField, UPDATABLE_APP_FIELDS } from '../schema/definitions';
 import { NotFoundError, PreconditionFailedError } from './errors';
 import { collectPages, walkPages } from './pagination';
 import { retryPolicy, type RetryOptions } from './retry';
@@ -66,15 +67,11 @@ export interface CreateAppInput {
   enabled?: boolean;
 }
 
-/** Fields a PATCH may change. Scope, public_client and group_id are fixed at registration. */
-export interface UpdateAppInput {
-  name?: string;
-  description?: string | null;
-  callback_urls?: string[];
-  grant_types?: GrantType[];
-  require_pkce?: boolean;
-  enabled?: boolean;
-}
+/**
+ * Fields a PATCH may change: the updatable fields of the app schema
+ * ({@link UPDATABLE_APP_FIELDS}). Scope, public_client and group_id are fixed at registration.
+ */
+export type UpdateAppInput = Partial<Pick<CreateAppInput, UpdatableAppField>>;
 
 /** Options of a create or rotate. */
 export interface IdempotentCallOptions extends CallOptions {

@@ -5,12 +5,31 @@
  * values). The protocol schema, the cdktf bindings and the docs are all
  * derived from these descriptions; nothing else declares an attribute.
  */
-import type { TfType, TfValue } from '../tfplugin/types';
+
+/**
+ * An attribute's type in the JSON form infrastructure-as-code tools use
+ * (`'string'`, `['set', 'string']`, ...). Declared here rather than taken
+ * from the protocol layer so the schema stays protocol-neutral: the
+ * registration service reads it too. Terraform's own type has the same shape.
+ */
+export type AttributeType =
+  | 'string'
+  | 'number'
+  | 'bool'
+  | 'dynamic'
+  | readonly ['list', AttributeType]
+  | readonly ['set', AttributeType]
+  | readonly ['map', AttributeType]
+  | readonly ['object', { readonly [name: string]: AttributeType }]
+  | readonly ['tuple', readonly AttributeType[]];
+
+/** A plain JSON value (a default). */
+export type JsonValue = null | string | number | boolean | JsonValue[] | { [key: string]: JsonValue };
 
 /** One attribute of a resource, data source or the provider configuration. */
 export interface AttributeSpec {
   /** Terraform type in its JSON form (`'string'`, `['set', 'string']`, ...). */
-  readonly type: TfType;
+  readonly type: AttributeType;
   /**
    * The values a string may take, or each element of a set of strings. The
    * typed model of the attribute is their union; the plan-time check that a
@@ -39,7 +58,7 @@ export interface AttributeSpec {
   /** A change to the value plans a replacement of the whole object (the plugin framework's RequiresReplace). */
   readonly requiresReplace?: boolean;
   /** For optional+computed attributes: the value planned when the configuration leaves it null. */
-  readonly default?: TfValue;
+  readonly default?: JsonValue;
   /**
    * For computed attributes that never change after create (ids, timestamps):
    * an update keeps the prior value in the plan instead of marking it unknown

@@ -60,6 +60,25 @@ function cycles(graph: Map<string, Map<string, string[]>>): string[] {
   return [...found].sort();
 }
 
+/** Every file of src/ a file imports, directly or through others. */
+function reachableFrom(start: string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...start];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(SPECIFIER)) {
+      const target = resolve(dirname(file), m[1]!);
+      if (!target.startsWith(SRC + sep)) continue;
+      const candidates = [target, `${target}.ts`, join(target, 'index.ts')];
+      const found = candidates.find((c) => c.endsWith('.ts') && sourceFiles(dirname(c)).includes(c));
+      if (found) todo.push(found);
+    }
+  }
+  return seen;
+}
+
 describe('layers of src/', () => {
   const graph = folderGraph();
   const importsOf = (folder: string): string[] => [...(graph.get(folder)?.keys() ?? [])].sort();
@@ -87,6 +106,13 @@ describe('layers of src/', () => {
 
   test('the registration service (src/server) knows nothing of Terraform', () => {
     expect(importsOf('server').filter((f) => ['tfplugin', 'framework', 'provider', 'resources', 'cli'].includes(f))).toEqual([]);
+  });
+
+  test('nothing the registration service loads is Terraform code, not even through the schema', () => {
+    const server = sourceFiles(join(SRC, 'server'));
+    const loaded = [...reachableFrom(server)].map((f) => relative(SRC, f));
+    expect(loaded.filter((f) => /^(tfplugin|framework|provider|resources)\//.test(f))).toEqual([]);
+    expect(loaded).toContain(join('schema', 'definitions.ts'));
   });
 
   test('the resources reach the protocol only through the framework and the schema', () => {

@@ -11,6 +11,7 @@ import {
   checkDescription,
   checkName,
 } from '../../rules';
+import type { UpdatableAppField } from '../../schema/definitions';
 import type { App, Tenant } from '../model';
 import { fieldErrorOf, type FieldError } from './problem';
 import { CreateAppBody, IMMUTABLE_APP_FIELDS, PatchAppBody } from './schemas';
@@ -20,7 +21,7 @@ import { requireObjectBody, schemaErrors, throwIfInvalid } from './validation';
 export type CreateInput = Pick<App, 'name' | 'description' | 'callback_urls' | 'scope' | 'grant_types' | 'public_client' | 'require_pkce' | 'enabled'>;
 
 /** A validated change: only the fields the caller sent. */
-export type PatchInput = Partial<Pick<App, 'name' | 'description' | 'callback_urls' | 'grant_types' | 'require_pkce' | 'enabled'>>;
+export type PatchInput = Partial<Pick<App, UpdatableAppField>>;
 
 function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');

@@ -9,6 +9,8 @@
  */
 import { z } from 'zod';
 import { GRANT_TYPES, ROLES, SCOPES } from '../../rules';
+import { oauthClient, UPDATABLE_APP_FIELDS } from '../../schema/definitions';
+import type { AttributeSpec, TypeSpec } from '../../schema/model';
 
 /** Most items one page may hold. */
 export const MAX_PAGE_LIMIT = 200;
@@ -45,15 +47,37 @@ export const CreateAppBody = z.strictObject({
 /** Fields that PATCH refuses by name because they are fixed at registration. */
 export const IMMUTABLE_APP_FIELDS = ['scope', 'public_client', 'group_id'] as const;
 
-/** PATCH /v1/apps/{id} (scope, public_client and group_id are refused with their own message). */
-export const PatchAppBody = z.strictObject({
-  name: text().optional(),
-  description: text().nullable().optional(),
-  callback_urls: z.array(text()).optional(),
-  grant_types: z.array(text()).optional(),
-  require_pkce: z.boolean().optional(),
-  enabled: z.boolean().optional(),
-});
+/** The zod type of an attribute's value in a request body: booleans, strings, lists of strings; null where an optional attribute may be cleared. */
+type BodyField<A> =
+  A extends { readonly type: 'bool' } ? z.ZodBoolean
+    : A extends { readonly type: readonly ['set' | 'list', 'string'] } ? z.ZodArray<z.ZodString>
+      : A extends { readonly optional: true; readonly computed: true } ? z.ZodString
+        : A extends { readonly optional: true } ? z.ZodNullable<z.ZodString>
+          : z.ZodString;
+
+function bodyField(a: AttributeSpec): z.ZodType {
+  if (a.type === 'bool') return z.boolean();
+  if (Array.isArray(a.type) && (a.type[0] === 'set' || a.type[0] === 'list') && a.type[1] === 'string') return z.array(text());
+  if (a.type !== 'string') throw new Error(`bug: no request body type for ${JSON.stringify(a.type)}`);
+  return a.optional && !a.computed ? text().nullable() : text();
+}
+
+/**
+ * The shape of an update body: each named field of `spec` optional, typed
+ * from its attribute. The fields come from the schema, so the service and the
+ * provider agree on what an update may change.
+ */
+function updateShape<const S extends TypeSpec, K extends keyof S['attributes'] & string>(
+  spec: S,
+  fields: readonly K[],
+): { [P in K]: z.ZodOptional<BodyField<S['attributes'][P]>> } {
+  const shape = Object.fromEntries(fields.map((f) => [f, bodyField(spec.attributes[f]!).optional()]));
+  // bodyField builds, field by field, the zod type BodyField names.
+  return shape as { [P in K]: z.ZodOptional<BodyField<S['attributes'][P]>> };
+}
+
+/** PATCH /v1/apps/{id}: the updatable fields of the app schema (scope, public_client and group_id are refused with their own message). */
+export const PatchAppBody = z.strictObject(updateShape(oauthClient, UPDATABLE_APP_FIELDS));
 
 /** Fields of the settings document that PUT refuses by name because they are read-only. */
 export const READ_ONLY_SETTINGS_FIELDS = ['tenant_id', 'sso_enabled', 'device_grant_allowed'] as const;
