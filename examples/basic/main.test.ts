@@ -9,6 +9,10 @@ import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { BasicStack, main } from './main';
 import { VERSION } from '../../src/version';
+import { AppregClient } from '../../src/client';
+import { startTestService } from '../../test/support/service';
+import { checkAttr, checkAttrSet, planActions, runSteps, synthesizedStack } from '../../test/support/steps';
+import { requireBuiltProvider, requireTerraform } from '../../test/support/terraform';
 
 Testing.setupJest();
 
@@ -101,6 +105,55 @@ describe('examples/basic: one confidential web app', () => {
       expect(synthesized.resource.appreg_oauth_client.wiki.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('examples/basic against a real service', () => {
+  // Terraform runs several times here, each starting the provider.
+  jest.setTimeout(180_000);
+
+  test('the stack run directly for a new tenant (APPREG_MANAGE_TENANT_OAUTH=true) plans, applies, re-plans empty and destroys', async () => {
+    requireTerraform();
+    requireBuiltProvider();
+    const svc = await startTestService({ groups: ['platform'] });
+    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-basic-'));
+    try {
+      // A fresh tenant has OAuth off: the stack turns it on, so the token is the tenant security admin's.
+      main({ CDKTF_OUTDIR: outdir, APPREG_MANAGE_TENANT_OAUTH: 'true' });
+      await runSteps(
+        {
+          endpoint: svc.url,
+          token: svc.adminToken,
+          configFile: 'main.tf.json',
+          checkDestroy: async () => {
+            expect(await api.listAllApps()).toEqual([]);
+            expect((await api.getTenantSettings()).oauth_enabled).toBe(true);
+          },
+        },
+        [
+          {
+            name: 'apply the synthesized stack',
+            config: synthesizedStack(outdir, 'basic'),
+            planChecks: [planActions('appreg_tenant_oauth_setting.tenant', ['create']), planActions('appreg_oauth_client.wiki', ['create'])],
+            checks: [
+              checkAttr('appreg_oauth_client.wiki', 'group_id', svc.groups.platform),
+              checkAttr('appreg_oauth_client.wiki', 'public_client', false),
+              checkAttrSet('appreg_oauth_client.wiki', 'client_secret'),
+              (s) => expect(s.output('client_id')).toBe(s.str('appreg_oauth_client.wiki', 'client_id')),
+              async (s) => {
+                const app = await api.getApp(s.str('appreg_oauth_client.wiki', 'id'));
+                expect(app).toMatchObject({ name: 'Team Wiki', scope: 'group', group_id: svc.groups.platform, grant_types: ['authorization_code'] });
+              },
+            ],
+          },
+        ],
+      );
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+      api.close();
+      await svc.close();
     }
   });
 });

@@ -9,6 +9,10 @@ import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { DeviceCliStack, main } from './main';
 import { VERSION } from '../../src/version';
+import { AppregClient } from '../../src/client';
+import { startTestService } from '../../test/support/service';
+import { checkAttr, checkNoAttr, planActions, runSteps, synthesizedStack } from '../../test/support/steps';
+import { requireBuiltProvider, requireTerraform } from '../../test/support/terraform';
 
 Testing.setupJest();
 
@@ -78,6 +82,54 @@ describe('examples/device-cli: a public device-grant client with PKCE', () => {
       expect(synthesized.resource.appreg_oauth_client.cli.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('examples/device-cli against a real service', () => {
+  // Terraform runs several times here, each starting the provider.
+  jest.setTimeout(180_000);
+
+  test('the stack run directly for a new tenant (APPREG_MANAGE_TENANT_OAUTH=true) plans, applies, re-plans empty and destroys', async () => {
+    requireTerraform();
+    requireBuiltProvider();
+    const svc = await startTestService({ groups: ['platform'] });
+    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-device-cli-'));
+    try {
+      // A fresh tenant has OAuth off (and no SSO, so the device grant is allowed): the stack turns OAuth on.
+      main({ CDKTF_OUTDIR: outdir, APPREG_MANAGE_TENANT_OAUTH: 'true' });
+      await runSteps(
+        {
+          endpoint: svc.url,
+          token: svc.adminToken,
+          configFile: 'main.tf.json',
+          checkDestroy: async () => expect(await api.listAllApps()).toEqual([]),
+        },
+        [
+          {
+            name: 'apply the synthesized stack',
+            config: synthesizedStack(outdir, 'device-cli'),
+            planChecks: [planActions('appreg_tenant_oauth_setting.tenant', ['create']), planActions('appreg_oauth_client.cli', ['create'])],
+            checks: [
+              checkAttr('appreg_oauth_client.cli', 'public_client', true),
+              checkAttr('appreg_oauth_client.cli', 'require_pkce', true),
+              // A public client has no secret.
+              checkNoAttr('appreg_oauth_client.cli', 'client_secret'),
+              (s) => expect(s.output('client_id')).toBe(s.str('appreg_oauth_client.cli', 'client_id')),
+              async (s) => {
+                const app = await api.getApp(s.str('appreg_oauth_client.cli', 'id'));
+                expect(app).toMatchObject({ name: 'Deploy CLI', public_client: true, require_pkce: true, callback_urls: ['http://127.0.0.1:8400/callback'] });
+                expect([...app.grant_types].sort()).toEqual(['authorization_code', 'device_code']);
+              },
+            ],
+          },
+        ],
+      );
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+      api.close();
+      await svc.close();
     }
   });
 });

@@ -11,6 +11,10 @@ import { AppregProvider } from '../../provider/provider';
 import { TenantOauthSetting } from '../../provider/tenant-oauth-setting';
 import { constructId, main, OrganizationAppStack, propsFromEnv } from './main';
 import { VERSION } from '../../src/version';
+import { AppregClient } from '../../src/client';
+import { startTestService } from '../../test/support/service';
+import { checkAttr, checkAttrSet, planActions, runSteps, synthesizedStack } from '../../test/support/steps';
+import { requireBuiltProvider, requireTerraform } from '../../test/support/terraform';
 
 Testing.setupJest();
 
@@ -99,6 +103,60 @@ describe('examples/organization-app: one owner group, two consenting groups, ten
       expect(json.resource.appreg_oauth_client.portal.depends_on).toEqual(['appreg_tenant_oauth_setting.tenant']);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('examples/organization-app against a real service', () => {
+  // Terraform runs several times here, each starting the provider.
+  jest.setTimeout(180_000);
+
+  test('the stack run directly plans, applies, re-plans empty and destroys', async () => {
+    requireTerraform();
+    requireBuiltProvider();
+    const svc = await startTestService({ groups: ['platform', 'billing', 'support'] });
+    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-organization-app-'));
+    try {
+      main({ CDKTF_OUTDIR: outdir });
+      await runSteps(
+        {
+          endpoint: svc.url,
+          token: svc.adminToken,
+          configFile: 'main.tf.json',
+          checkDestroy: async () => {
+            expect(await api.listAllApps()).toEqual([]);
+            expect(await api.listAllConsents()).toEqual([]);
+          },
+        },
+        [
+          {
+            name: 'apply the synthesized stack',
+            config: synthesizedStack(outdir, 'organization-app'),
+            planChecks: [
+              planActions('appreg_tenant_oauth_setting.tenant', ['create']),
+              planActions('appreg_oauth_client.portal', ['create']),
+              planActions('appreg_app_consent.consent_billing', ['create']),
+              planActions('appreg_app_consent.consent_support', ['create']),
+            ],
+            checks: [
+              checkAttr('appreg_oauth_client.portal', 'scope', 'organization'),
+              checkAttrSet('appreg_oauth_client.portal', 'client_secret'),
+              async (s) => {
+                const id = s.str('appreg_oauth_client.portal', 'id');
+                for (const group of ['billing', 'support']) {
+                  expect(s.attr(`appreg_app_consent.consent_${group}`, 'id')).toBe(`${svc.groups[group]}/${id}`);
+                  await expect(api.getConsent(svc.groups[group]!, id)).resolves.toMatchObject({ app_id: id });
+                }
+              },
+            ],
+          },
+        ],
+      );
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+      api.close();
+      await svc.close();
     }
   });
 });
