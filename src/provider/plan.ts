@@ -1,7 +1,8 @@
 /**
  * Generic planning from the schema, as the plugin framework does it:
  * defaults for unset optional+computed attributes, unknown computed values on
- * create, prior values kept on update, and the attributes whose change
+ * create, prior values kept on update where the schema says
+ * `useStateForUnknown`, and the attributes whose change
  * forces a replacement.
  */
 import { valuesEqual, type State } from '../framework';
@@ -29,10 +30,10 @@ export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: Stat
       // Removing the attribute from the configuration goes back to the default,
       // rather than silently keeping whatever was set before.
       planned[name] = attr.default;
-    } else if (prior === null) {
-      planned[name] = Unknown.value;
-    } else {
+    } else if (prior !== null && attr.useStateForUnknown) {
       planned[name] = prior[name] ?? null;
+    } else {
+      planned[name] = Unknown.value;
     }
   }
   const requiresReplace: AttributePath[] = [];
@@ -42,9 +43,4 @@ export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: Stat
     }
   }
   return { planned, requiresReplace };
-}
-
-/** Whether a planned update changes anything compared with the prior state. */
-export function hasChanges(spec: TypeSpec, prior: State, planned: State): boolean {
-  return Object.entries(spec.attributes).some(([name, attr]) => !valuesEqual(attr.type, prior[name], planned[name]));
 }

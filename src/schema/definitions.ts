@@ -46,7 +46,7 @@ export const oauthClient = {
     'shown once at creation (and after each rotation) and kept in state as a sensitive value. ' +
     'Changing `group_id`, `scope` or `public_client` replaces the registration: it gets a new client id and secret.',
   attributes: {
-    id: { type: 'string', computed: true, neverNull: true, stable: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
+    id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
     group_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
     name: { type: 'string', required: true, description: 'Display name, unique in the group: letters, digits, `?` and `!`, words separated by single spaces, at most 100 characters.' },
     description: { type: 'string', optional: true, description: 'Free text, at most 1000 characters.' },
@@ -82,6 +82,7 @@ export const oauthClient = {
       type: 'bool',
       optional: true,
       computed: true,
+      useStateForUnknown: true,
       description: 'Require PKCE on the authorization code flow. Always true for public clients; defaults to `public_client`.',
     },
     enabled: { type: 'bool', optional: true, computed: true, default: true, description: 'Whether the app may be used. Defaults to `true`.' },
@@ -91,16 +92,17 @@ export const oauthClient = {
       stateOnly: true,
       description: 'Arbitrary values; any change rotates the client secret in place (the client id stays). For example `{ rotated = "2026-Q4" }`.',
     },
-    client_id: { type: 'string', computed: true, neverNull: true, stable: true, description: 'The OAuth client id.' },
+    client_id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'The OAuth client id.' },
     client_secret: {
       type: 'string',
       computed: true,
+      useStateForUnknown: true,
       stateOnly: true,
       sensitive: true,
       description: 'The OAuth client secret of a confidential client, from creation or the last rotation; null for public clients and for imported apps until their first rotation.',
     },
-    secret_version: { type: 'number', computed: true, neverNull: true, description: 'Increments on every secret rotation.' },
-    created_at: { type: 'string', computed: true, neverNull: true, stable: true, description: 'When the app was registered (RFC 3339).' },
+    secret_version: { type: 'number', computed: true, neverNull: true, useStateForUnknown: true, description: 'Increments on every secret rotation.' },
+    created_at: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'When the app was registered (RFC 3339).' },
   },
 } satisfies TypeSpec;
 
@@ -115,10 +117,10 @@ export const appConsent = {
   version: 0,
   description: 'Lets a group use an organization-scoped app owned by another group (the "add consent" action of the browse list). Import with `<group_id>/<app_id>`.',
   attributes: {
-    id: { type: 'string', computed: true, neverNull: true, stable: true, description: '`<group_id>/<app_id>`.' },
+    id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: '`<group_id>/<app_id>`.' },
     group_id: { type: 'string', required: true, requiresReplace: true, description: 'The consenting group.' },
     app_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of an organization-scoped app owned by another group. When the app is replaced, the consent is replaced with it.' },
-    created_at: { type: 'string', computed: true, neverNull: true, stable: true, description: 'When the consent was given (RFC 3339).' },
+    created_at: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'When the consent was given (RFC 3339).' },
   },
 } satisfies TypeSpec;
 
@@ -128,10 +130,10 @@ export const tenantOauthSetting = {
   version: 0,
   description: 'The tenant-wide OAuth switch. OAuth must be enabled before the first app is registered. Needs a `tenant_security_admin` token. Destroying this resource leaves the tenant as it is.',
   attributes: {
-    id: { type: 'string', computed: true, neverNull: true, stable: true, description: 'The tenant id (`ten_…`); import with it.' },
+    id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'The tenant id (`ten_…`); import with it.' },
     oauth_enabled: { type: 'bool', required: true, description: 'Whether apps may be registered and used in the tenant.' },
-    sso_enabled: { type: 'bool', computed: true, neverNull: true, description: 'Whether the tenant uses single sign-on (set by the operator).' },
-    device_grant_allowed: { type: 'bool', computed: true, neverNull: true, description: 'Whether apps may use the device grant (false while the tenant uses SSO).' },
+    sso_enabled: { type: 'bool', computed: true, neverNull: true, useStateForUnknown: true, description: 'Whether the tenant uses single sign-on (set by the operator).' },
+    device_grant_allowed: { type: 'bool', computed: true, neverNull: true, useStateForUnknown: true, description: 'Whether apps may use the device grant (false while the tenant uses SSO).' },
   },
 } satisfies TypeSpec;
 

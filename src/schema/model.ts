@@ -1,8 +1,8 @@
 /**
  * How appreg describes an attribute: everything Terraform needs to know
  * (type, required/optional/computed, sensitive, description) plus what the
- * provider does with it at plan time (default, replacement, stable computed
- * values). The protocol schema, the cdktf bindings and the docs are all
+ * provider does with it at plan time (default, replacement, prior computed
+ * values kept). The protocol schema, the cdktf bindings and the docs are all
  * derived from these descriptions; nothing else declares an attribute.
  */
 
@@ -60,11 +60,13 @@ export interface AttributeSpec {
   /** For optional+computed attributes: the value planned when the configuration leaves it null. */
   readonly default?: JsonValue;
   /**
-   * For computed attributes that never change after create (ids, timestamps):
-   * an update keeps the prior value in the plan instead of marking it unknown
-   * (the plugin framework's UseStateForUnknown), so plans stay small and exact.
+   * For computed attributes: when an update leaves the attribute to the
+   * provider, the plan keeps the prior value instead of marking it unknown
+   * (the plugin framework's UseStateForUnknown), so plans stay small and
+   * exact. A resource's own planning may still mark it unknown (a rotated
+   * secret). Without it, an update plans the value as known after apply.
    */
-  readonly stable?: boolean;
+  readonly useStateForUnknown?: boolean;
 }
 
 /** A resource or data source type. */

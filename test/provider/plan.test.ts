@@ -1,5 +1,5 @@
 import { planFromSpec } from '../../src/provider/plan';
-import { appConsent, oauthClient } from '../../src/schema';
+import { appConsent, oauthClient, tenantOauthSetting } from '../../src/schema';
 import { Unknown, type TfValue } from '../../src/tfplugin/types';
 
 type S = { [k: string]: TfValue };
@@ -56,3 +56,34 @@ describe('planning from the schema', () => {
 });
 
 // Value equality (sets, maps, unknowns) is tested with the framework: test/framework/framework.test.ts.
+
+describe('useStateForUnknown', () => {
+  const spec = {
+    typeName: 'toy',
+    version: 0,
+    description: 'toy',
+    attributes: {
+      name: { type: 'string', required: true, description: 'n' },
+      kept: { type: 'string', computed: true, useStateForUnknown: true, description: 'k' },
+      fresh: { type: 'string', computed: true, description: 'f' },
+    },
+  } as const;
+  const prior = { name: 'a', kept: 'k1', fresh: 'f1' };
+
+  it('keeps the prior value only where the schema says so', () => {
+    const { planned } = planFromSpec(spec, prior, { ...prior, name: 'b' }, { name: 'b', kept: null, fresh: null });
+    expect(planned).toEqual({ name: 'b', kept: 'k1', fresh: Unknown.value });
+  });
+
+  it('plans every computed value unknown on create', () => {
+    const { planned } = planFromSpec(spec, null, { name: 'b', kept: null, fresh: null }, { name: 'b', kept: null, fresh: null });
+    expect(planned).toEqual({ name: 'b', kept: Unknown.value, fresh: Unknown.value });
+  });
+
+  it('is set on every computed attribute of the appreg resources without a default, so their updates plan as before', () => {
+    for (const s of [oauthClient, appConsent, tenantOauthSetting]) {
+      const missing = Object.entries(s.attributes).filter(([, a]) => 'computed' in a && a.computed && !('default' in a) && !('useStateForUnknown' in a));
+      expect(missing.map(([n]) => n)).toEqual([]);
+    }
+  });
+});
