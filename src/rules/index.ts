@@ -37,6 +37,13 @@ export const MAX_DESCRIPTION_LENGTH = 1000;
  * keeps); the message is only ever shown, never matched.
  */
 export const RULE_CODES = [
+  'id.empty',
+  'id.single',
+  'name.invalid',
+  'name.empty',
+  'description.too_long',
+  'scope.unknown',
+  'callback_urls.rules',
   'callback_urls.missing',
   'callback_urls.too_many',
   'callback_urls.invalid',

@@ -3,7 +3,8 @@
  * model"). Change an attribute here and `npm run generate` carries it to the
  * cdktf bindings and the reference docs.
  */
-import { GRANT_TYPES, MAX_CALLBACK_URLS, SCOPES } from '../rules';
+import { GRANT_TYPES, SCOPES } from '../rules';
+import { appDescription, appName, callbackUrls, groupIdNotEmpty, lookupName, scopeOneOf, singleId } from './validators';
 import { updatableFields, type ProviderSpec, type TypeSpec, type UpdatableFields } from './model';
 
 const quoteList = (xs: readonly string[]): string => xs.map((x) => `\`${x}\``).join(', ');
@@ -47,20 +48,22 @@ export const oauthClient = {
     'Changing `group_id`, `scope` or `public_client` replaces the registration: it gets a new client id and secret.',
   attributes: {
     id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
-    group_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
-    name: { type: 'string', required: true, description: 'Display name, unique in the group: letters, digits, `?` and `!`, words separated by single spaces, at most 100 characters.' },
-    description: { type: 'string', optional: true, description: 'Free text, at most 1000 characters.' },
+    group_id: { type: 'string', required: true, requiresReplace: true, validators: [groupIdNotEmpty], description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
+    name: { type: 'string', required: true, validators: [appName], description: `Display name, unique in the group: ${appName.description}.` },
+    description: { type: 'string', optional: true, validators: [appDescription], description: `Free text, ${appDescription.description}.` },
     callback_urls: {
       type: ['set', 'string'],
       required: true,
-      description: `Redirect URIs, 1 to ${MAX_CALLBACK_URLS}, each stored and compared exactly as written: it starts with lower-case \`https://\` (\`http://\` only for \`localhost\`, \`127.0.0.1\` and \`[::1]\`), then a host (a DNS name, with international names in their \`xn--\` form; an IPv4 address; or a bracketed IPv6 address) and an optional port 1-65535; no user info, wildcard, fragment, backslash, whitespace or control characters; ASCII only, other characters in the path or query percent-encoded; at most 2048 characters each. Device-grant clients need one too.`,
+      validators: [callbackUrls],
+      description: `Redirect URIs, ${callbackUrls.description}. Device-grant clients need one too.`,
     },
     scope: {
       type: 'string',
       values: SCOPES,
       required: true,
       requiresReplace: true,
-      description: `Who may use the app: ${quoteList(SCOPES)}. \`group\` apps are used only in their own group; \`organization\` apps can be consented to by other groups. Scope is fixed at registration.`,
+      validators: [scopeOneOf],
+      description: `Who may use the app: ${scopeOneOf.description}. \`group\` apps are used only in their own group; \`organization\` apps can be consented to by other groups. Scope is fixed at registration.`,
     },
     grant_types: {
       type: ['set', 'string'],
@@ -118,8 +121,8 @@ export const appConsent = {
   description: 'Lets a group use an organization-scoped app owned by another group (the "add consent" action of the browse list). Import with `<group_id>/<app_id>`.',
   attributes: {
     id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: '`<group_id>/<app_id>`.' },
-    group_id: { type: 'string', required: true, requiresReplace: true, description: 'The consenting group.' },
-    app_id: { type: 'string', required: true, requiresReplace: true, description: 'Id of an organization-scoped app owned by another group. When the app is replaced, the consent is replaced with it.' },
+    group_id: { type: 'string', required: true, requiresReplace: true, validators: [singleId('group id')], description: 'The consenting group.' },
+    app_id: { type: 'string', required: true, requiresReplace: true, validators: [singleId('app id')], description: 'Id of an organization-scoped app owned by another group. When the app is replaced, the consent is replaced with it.' },
     created_at: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'When the consent was given (RFC 3339).' },
   },
 } satisfies TypeSpec;
@@ -143,7 +146,7 @@ export const groupData = {
   version: 0,
   description: 'Looks up a group the token can see, by name.',
   attributes: {
-    name: { type: 'string', required: true, description: 'The group name.' },
+    name: { type: 'string', required: true, validators: [lookupName], description: 'The group name.' },
     id: { type: 'string', computed: true, description: 'The group id (`grp_…`).' },
   },
 } satisfies TypeSpec;
@@ -155,7 +158,7 @@ export const oauthClientData = {
   description: 'Finds an organization-scoped app of another group by name, as the browse list of `group_id` shows it. Never returns a secret.',
   attributes: {
     group_id: { type: 'string', required: true, description: 'The browsing group (the one that would consent).' },
-    name: { type: 'string', required: true, description: 'The app name.' },
+    name: { type: 'string', required: true, validators: [lookupName], description: 'The app name.' },
     id: { type: 'string', computed: true, description: 'The app id (`app_…`); use it as `app_id` of `appreg_app_consent`.' },
     client_id: { type: 'string', computed: true, description: 'The OAuth client id.' },
     owner_group_id: { type: 'string', computed: true, description: 'The group that owns the app.' },

@@ -6,6 +6,8 @@
  * derived from these descriptions; nothing else declares an attribute.
  */
 
+import type { RuleCode } from '../rules';
+
 /**
  * An attribute's type in the JSON form infrastructure-as-code tools use
  * (`'string'`, `['set', 'string']`, ...). Declared here rather than taken
@@ -26,6 +28,34 @@ export type AttributeType =
 /** A plain JSON value (a default). */
 export type JsonValue = null | string | number | boolean | JsonValue[] | { [key: string]: JsonValue };
 
+/** A problem a validator found in a value: what is wrong, and in which element of a set or list. */
+export interface ValidatorProblem {
+  /** What is wrong and what to do, one sentence without the attribute name and without a final period. */
+  readonly message: string;
+  /** The element, for a set or list. */
+  readonly index?: number;
+}
+
+/**
+ * A plan-time check of one attribute's value, built from a rule of
+ * src/rules. Its description says the rule in words for the docs.
+ */
+export interface AttributeValidator {
+  /** Which rule this is. */
+  readonly code: RuleCode;
+  /** The summary of the diagnostic when the rule fails. */
+  readonly summary: string;
+  /** The rule in words (markdown), part of the attribute's description. */
+  readonly description: string;
+  /** Checks a known string, or every element of a set or list of strings. */
+  check(value: string | readonly string[]): readonly ValidatorProblem[];
+  /**
+   * For a set or list: a value that passes this rule, standing in for the
+   * i-th element not known yet, so the count is checked but no unknown fails.
+   */
+  standIn?(i: number): string;
+}
+
 /** One attribute of a resource, data source or the provider configuration. */
 export interface AttributeSpec {
   /** Terraform type in its JSON form (`'string'`, `['set', 'string']`, ...). */
@@ -36,6 +66,8 @@ export interface AttributeSpec {
    * configuration keeps to them is the resource's, with its own message.
    */
   readonly values?: readonly string[];
+  /** Plan-time checks of the value, run in order whenever it is known. */
+  readonly validators?: readonly AttributeValidator[];
   /** Markdown description, shown in docs and editor hovers. */
   readonly description: string;
   /** Exactly one of required, optional, or computed-only must describe the attribute; optional may be combined with computed. */

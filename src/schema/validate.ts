@@ -8,17 +8,14 @@
  */
 import {
   checkAppShape,
-  checkCallbackUrls,
-  checkDescription,
   checkConsentTarget,
-  checkName,
   quote,
-  SCOPES,
   type ConsentTargetApp,
   type RuleCode,
   type RuleViolation,
 } from '../rules';
 import { isUnknown, type AttributePath, type Diagnostic, type TfValue } from '../tfplugin/types';
+import { appConsent, groupData, oauthClient } from './definitions';
 import type { TypeSpec } from './model';
 
 /** A resource configuration: every attribute of the schema, null when unset. */
@@ -48,11 +45,41 @@ function error(summary: string, detail: string, attribute: AttributePath): Diagn
  * into a set element, so an element's problem is reported on the set
  * attribute with the offending value in the detail.
  */
-function fromViolation(summary: string, v: RuleViolation, elements: readonly string[] = []): Diagnostic {
+function fromViolation(summary: string, v: Pick<RuleViolation, 'attribute' | 'index' | 'message'>, elements: readonly string[] = []): Diagnostic {
   const element = v.index === undefined ? undefined : elements[v.index];
   // quote() escapes CR, LF, U+2028, C1 controls and every other non-printable character, so a hostile value cannot break the message.
   const subject = element === undefined ? v.attribute : `${v.attribute} element ${quote(element)}`;
   return error(summary, `${subject} ${v.message}.`, [v.attribute]);
+}
+
+/**
+ * Runs the validators the schema declares, attribute by attribute in schema
+ * order, on every value that is known. A set or list with elements not yet
+ * known is checked with the validator's stand-ins in their place, so its
+ * size is still checked.
+ */
+export function validateAttributes(spec: TypeSpec, config: ConfigObject): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [name, attr] of Object.entries(spec.attributes)) {
+    const value = config[name];
+    for (const validator of attr.validators ?? []) {
+      let checked: string | string[];
+      if (knownString(value)) {
+        checked = value;
+      } else if (Array.isArray(value)) {
+        const known = value.filter(knownString);
+        const standIn = validator.standIn ?? ((i: number) => `unknown-${i}`);
+        checked = [...known, ...Array.from({ length: value.length - known.length }, (_, i) => standIn(i))];
+      } else {
+        continue;
+      }
+      const elements = typeof checked === 'string' ? [] : checked;
+      for (const p of validator.check(checked)) {
+        out.push(fromViolation(validator.summary, p.index === undefined ? { attribute: name, message: p.message } : { attribute: name, index: p.index, message: p.message }, elements));
+      }
+    }
+  }
+  return out;
 }
 
 /** The summary of a diagnostic for a violation of the cross-field rules, by rule code. */
@@ -180,32 +207,7 @@ export function validateProviderConfig(config: ConfigObject, env: ProviderEnv = 
 export function validateOauthClientConfig(config: ConfigObject, ctx: ValidationContext = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
 
-  if (knownString(config.group_id) && config.group_id.trim() === '') {
-    out.push(error('Invalid group id', 'group_id must not be empty; use the id of a group, e.g. from data.appreg_group.', ['group_id']));
-  }
-  if (knownString(config.name)) {
-    const problem = checkName(config.name);
-    if (problem) out.push(error('Invalid app name', `name ${problem}.`, ['name']));
-  }
-  if (knownString(config.description)) {
-    const problem = checkDescription(config.description);
-    if (problem) out.push(error('Invalid description', `description ${problem}.`, ['description']));
-  }
-
-  const urls = knownStrings(config.callback_urls);
-  if (urls) {
-    // With unknown elements the count is still known, so the 1..60 rule still applies.
-    const total = (config.callback_urls as TfValue[]).length;
-    // Unknown elements stand in as distinct valid URLs, so they count but never fail a rule.
-    const placeholders = Array.from({ length: total - urls.values.length }, (_, i) => `https://unknown-${i}.invalid/`);
-    const counted = [...urls.values, ...placeholders];
-    for (const v of checkCallbackUrls(counted)) out.push(fromViolation('Invalid callback URLs', v, counted));
-  }
-
-  if (knownString(config.scope) && !(SCOPES as readonly string[]).includes(config.scope)) {
-    out.push(error('Invalid scope', `scope must be one of ${SCOPES.map((s) => `"${s}"`).join(', ')} (got ${JSON.stringify(config.scope)}).`, ['scope']));
-  }
-
+  out.push(...validateAttributes(oauthClient, config));
   out.push(...shapeDiagnostics(config, ctx.deviceGrantAllowed));
   return out;
 }
@@ -241,14 +243,7 @@ export function validateDeviceGrant(config: ConfigObject, deviceGrantAllowed: bo
 
 /** `appreg_app_consent`: both ids given. Whether the app may be consented to is {@link consentTargetDiagnostics}. */
 export function validateAppConsentConfig(config: ConfigObject): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const attr of ['group_id', 'app_id'] as const) {
-    const v = config[attr];
-    if (knownString(v) && (v.trim() === '' || v.includes('/'))) {
-      out.push(error(`Invalid ${attr.replace('_', ' ')}`, `${attr} must be a single id without "/" (got ${JSON.stringify(v)}).`, [attr]));
-    }
-  }
-  return out;
+  return validateAttributes(appConsent, config);
 }
 
 /** The parts of an app that decide whether a group may consent to it. */
@@ -279,9 +274,8 @@ export function consentTargetDiagnostics(config: ConfigObject, app: ConsentTarge
 
 /** `appreg_group` and `appreg_oauth_client` data sources: the name is not empty. */
 export function validateLookupConfig(config: ConfigObject): Diagnostic[] {
-  return knownString(config.name) && config.name.trim() === ''
-    ? [error('Invalid name', 'name must not be empty.', ['name'])]
-    : [];
+  // Both data sources declare the same validator on name.
+  return validateAttributes(groupData, config);
 }
 
 /** Whether a value is unknown; re-exported for callers that only import validation. */
