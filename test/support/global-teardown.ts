@@ -1,6 +1,6 @@
-import { stopCluster } from './postgres';
+import { stopSharedCluster } from './postgres';
 
-/** Jest global teardown: stops the cluster the global setup started. */
+/** Jest global teardown of the acceptance project: stops PostgreSQL if a test file started it. */
 export default async function globalTeardown(): Promise<void> {
-  await stopCluster();
+  await stopSharedCluster();
 }

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess, type ProcessRun } from './process';
+import { TRACE_LOGS_KEY, type TraceLogRegistry } from './trace-logs';
 
 /** The start of every test configuration: the provider from this checkout, configured from the environment. */
 export const PROVIDER_PREAMBLE = `terraform {
@@ -45,6 +46,11 @@ export function requireBuiltProvider(): void {
   if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run 'npm run build' (npm test does it) before these tests`);
 }
 
+/** The acceptance environment's registry of trace logs, if the test runs in it (see trace-logs.ts). */
+function traceLogs(): TraceLogRegistry | undefined {
+  return (globalThis as { [TRACE_LOGS_KEY]?: TraceLogRegistry })[TRACE_LOGS_KEY];
+}
+
 /** The result of one Terraform command. */
 export type TfRun = ProcessRun;
 
@@ -52,7 +58,11 @@ export type TfRun = ProcessRun;
 export class TerraformWorkspace {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
-  /** Path of Terraform's own log (TF_LOG=trace), provider stderr included. */
+  /**
+   * Path of Terraform's own log (TF_LOG=trace), provider stderr included.
+   * In the acceptance project it outlives the workspace only when a test
+   * fails, and its path is then printed (see trace-logs.ts).
+   */
   readonly logPath: string;
 
   constructor(vars: { endpoint: string; token: string; extraEnv?: NodeJS.ProcessEnv }) {
@@ -75,6 +85,7 @@ export class TerraformWorkspace {
       APPREG_TOKEN: vars.token,
       ...vars.extraEnv,
     };
+    traceLogs()?.add(this.dir, this.logPath);
   }
 
   /** Replaces the configuration (`main.tf`). */
@@ -122,9 +133,11 @@ export class TerraformWorkspace {
     return r;
   }
 
-  /** Removes the working directory. */
+  /** Removes the working directory (in the acceptance project: once it is known that no test failed meanwhile). */
   dispose(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    const registry = traceLogs();
+    if (registry) registry.dispose(this.dir);
+    else fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
