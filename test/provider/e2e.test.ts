@@ -1,15 +1,33 @@
 /**
  * Acceptance test of the provider with the real `terraform` binary against a
- * real registration service on port 0. The steps run in order on one
- * workspace, like a provider acceptance test: each step is what a pipeline or
- * a person does next, and what the user would see is asserted.
+ * real registration service on port 0, written as step scenarios (see
+ * test/support/steps.ts): each scenario is a transition a pipeline or a
+ * person makes, on its own service and workspace, so any one of them can run
+ * alone. The runner adds what every scenario must hold: an empty plan after
+ * every apply, a failed step changes nothing in the state or the service,
+ * and destroy leaves the service without apps or consents (the tenant
+ * setting stays as it is). Every scenario also checks that no client secret
+ * it saw appears in Terraform's output, Terraform's log or the service log.
  */
 import { AppregClient } from '../../src/client';
 import { adminTenantSet } from '../../src/server';
 import { startTestService, type TestService } from '../support/service';
-import { PROVIDER_PREAMBLE, requireBuiltProvider, requireTerraform, TerraformWorkspace } from '../support/terraform';
+import {
+  checkAttr,
+  checkAttrSet,
+  checkNoAttr,
+  checkNotReplaced,
+  checkReplaced,
+  planActions,
+  planMatches,
+  runSteps,
+  type Check,
+  type Step,
+  type StepContext,
+} from '../support/steps';
+import { PROVIDER_PREAMBLE, requireBuiltProvider, requireTerraform } from '../support/terraform';
 
-jest.setTimeout(180_000);
+jest.setTimeout(300_000);
 
 interface Knobs {
   scope?: string;
@@ -68,194 +86,279 @@ ${k.extra ?? ''}
 `;
 }
 
-describe('appreg provider with real Terraform', () => {
-  let svc: TestService;
-  let tf: TerraformWorkspace;
-  let api: AppregClient;
-  /** Every secret the service handed out during the test, to look for in outputs and logs. */
-  const secrets: string[] = [];
-  /** Everything Terraform printed. */
-  let printed = '';
-  const run = async (p: Promise<{ code: number; stdout: string; stderr: string }>) => {
-    const r = await p;
-    printed += r.stdout + r.stderr;
-    return r;
-  };
-  const portal = () => tf.resource('appreg_oauth_client.portal');
+const PORTAL = 'appreg_oauth_client.portal';
+const CLI = 'appreg_oauth_client.cli';
 
-  beforeAll(async () => {
-    requireTerraform();
-    requireBuiltProvider();
-    svc = await startTestService({ groups: ['platform', 'billing', 'support', 'web'] });
-    tf = new TerraformWorkspace({ endpoint: svc.url, token: svc.adminToken });
-    api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
-  });
-
-  afterAll(async () => {
-    api?.close();
-    tf?.dispose();
-    await svc?.close();
-  });
-
-  it('applies a configuration with all three resources and both data sources', async () => {
-    tf.write(config());
-    await run(tf.apply());
-    const app = await portal();
-    expect(app.client_id).toEqual(expect.any(String));
-    expect(app.client_secret).toEqual(expect.any(String));
-    secrets.push(app.client_secret as string);
-    const cli = await tf.resource('appreg_oauth_client.cli');
-    expect(cli.client_secret).toBeNull();
-    expect(cli.require_pkce).toBe(true);
-    const billing = await tf.resource('appreg_app_consent.billing');
-    expect(billing.id).toBe(`${svc.groups.billing}/${app.id}`);
-    const live = await api.getApp(app.id as string);
-    expect(live.scope).toBe('organization');
-    expect((await api.getTenantSettings()).oauth_enabled).toBe(true);
-  });
-
-  it('plans no changes right after apply', async () => {
-    const r = await run(tf.plan());
-    expect(r.stdout).toContain('No changes');
-    expect(r.code).toBe(0);
-  });
-
-  it('reports a callback URL changed by hand as drift, and apply puts it back', async () => {
-    const id = (await portal()).id as string;
-    await api.updateApp(id, { callback_urls: ['https://portal.example.com/callback', 'https://evil.example.com/cb'] });
-    const drift = await run(tf.plan());
-    expect(drift.code).toBe(2);
-    // The update that undoes the change shows the hand-added URL going away and the removed one coming back.
-    expect(drift.stdout).toContain('appreg_oauth_client.portal will be updated in-place');
-    expect(drift.stdout).toMatch(/- "https:\/\/evil\.example\.com\/cb"/);
-    expect(drift.stdout).toMatch(/\+ "http:\/\/localhost:3000\/callback"/);
-    expect(drift.stdout).toMatch(/1 to change/);
-    await run(tf.apply());
-    expect((await api.getApp(id)).callback_urls.sort()).toEqual(['http://localhost:3000/callback', 'https://portal.example.com/callback']);
-    expect((await run(tf.plan())).code).toBe(0);
-  });
-
-  it('plans to create an app deleted by hand', async () => {
-    const cli = await tf.resource('appreg_oauth_client.cli');
-    await api.deleteApp(cli.id as string);
-    const r = await run(tf.plan());
-    expect(r.code).toBe(2);
-    expect(r.stdout).toContain('appreg_oauth_client.cli will be created');
-    await run(tf.apply());
-    expect((await tf.resource('appreg_oauth_client.cli')).id).not.toBe(cli.id);
-  });
-
-  it('refuses at plan a scope change to group while other groups consent, naming the consents, and deletes nothing', async () => {
-    // Applied, this would delete the app and both consents, then fail to consent to a group-scoped app.
-    const before = await portal();
-    const auditBefore = (await api.listAllAudit()).length;
-    tf.write(config({ scope: 'group' }));
-    for (const r of [await run(tf.plan()), await run(tf.run(['apply', '-auto-approve', '-no-color']))]) {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('Replacement would break consents');
-      expect(r.stderr).toContain(`${svc.groups.billing}/${before.id}`);
-      expect(r.stderr).toContain(`${svc.groups.support}/${before.id}`);
-      expect(r.stderr).toMatch(/with appreg_oauth_client\.portal/);
-    }
-    expect((await api.listAllAudit()).length).toBe(auditBefore);
-    await expect(api.getApp(before.id as string)).resolves.toMatchObject({ scope: 'organization' });
-    for (const group of ['billing', 'support']) {
-      await expect(api.getConsent(svc.groups[group]!, before.id as string)).resolves.toMatchObject({ app_id: before.id });
-    }
-  });
-
-  it('replaces the app when it moves to another group, and its consents follow the new app', async () => {
-    const before = await portal();
-    tf.write(config({ owner: 'web' }));
-    const plan = await run(tf.plan());
-    expect(plan.stdout).toMatch(/group_id\s+= "grp_\w+" -> "grp_\w+" # forces replacement/);
-    await run(tf.apply());
-    const after = await portal();
-    secrets.push(after.client_secret as string);
-    expect(after.id).not.toBe(before.id);
-    expect(after.client_id).not.toBe(before.client_id);
-    expect(after.client_secret).not.toBe(before.client_secret);
-    await expect(api.getApp(before.id as string)).rejects.toMatchObject({ status: 404 });
-    for (const group of ['billing', 'support']) {
-      expect((await tf.resource(`appreg_app_consent.${group}`)).app_id).toBe(after.id);
-      await expect(api.getConsent(svc.groups[group]!, after.id as string)).resolves.toMatchObject({ app_id: after.id });
-    }
-    expect((await run(tf.plan())).code).toBe(0);
-  });
-
-  it('rotates the secret in place when rotation_triggers change', async () => {
-    const before = await portal();
-    tf.write(config({ owner: 'web', triggers: '2026-Q4' }));
-    const plan = await run(tf.plan());
-    expect(plan.stdout).toContain('appreg_oauth_client.portal will be updated in-place');
-    expect(plan.stdout).toMatch(/client_secret\s+= \(sensitive value\)/);
-    await run(tf.apply());
-    const after = await portal();
-    secrets.push(after.client_secret as string);
-    expect(after.client_id).toBe(before.client_id);
-    expect(after.id).toBe(before.id);
-    expect(after.client_secret).not.toBe(before.client_secret);
-    expect(after.secret_version).toBe((before.secret_version as number) + 1);
-    expect((await run(tf.plan())).code).toBe(0);
-  });
-
-  it('adopts an app made by hand with an import block', async () => {
-    const made = await api.createApp(svc.groups.billing!, {
-      name: 'Hand Made', scope: 'group', callback_urls: ['https://hand.example.com/cb'],
-    });
-    secrets.push(made.client_secret!);
-    tf.write(config({
-      owner: 'web',
-      triggers: '2026-Q4',
-      extra: `
-import {
-  to = appreg_oauth_client.adopted
-  id = "${made.id}"
+/** What a scenario's steps can use: the service, an API client on it, and secrets seen outside Terraform. */
+interface Env {
+  svc: TestService;
+  api: AppregClient;
+  /** Secrets the test itself got from the service (an app made by hand). */
+  secrets: string[];
 }
+
+/**
+ * Runs `steps` (built from the scenario's environment) on a new service
+ * with groups platform, billing, support and web, then checks that no secret
+ * leaked. Returns nothing: the runner and the checks assert.
+ */
+async function scenario(build: (env: Env) => Step[], opts: { minSecrets: number }): Promise<void> {
+  const svc = await startTestService({ groups: ['platform', 'billing', 'support', 'web'] });
+  const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
+  const env: Env = { svc, api, secrets: [] };
+  try {
+    const result = await runSteps(
+      {
+        endpoint: svc.url,
+        token: svc.adminToken,
+        // Everything a failed plan or apply must leave as it was; the audit log shows any write.
+        serviceSnapshot: async () => ({
+          audit: (await api.listAllAudit()).length,
+          apps: await api.listAllApps(),
+          consents: await api.listAllConsents(),
+          tenant: await api.getTenantSettings(),
+        }),
+        checkDestroy: async () => {
+          expect(await api.listAllApps()).toEqual([]);
+          expect(await api.listAllConsents()).toEqual([]);
+          // Destroy leaves the tenant as it is.
+          expect((await api.getTenantSettings()).oauth_enabled).toBe(true);
+        },
+      },
+      build(env),
+    );
+
+    // Never a secret in plan or apply output, Terraform's log or the service log.
+    const secrets = new Set(env.secrets);
+    for (const state of result.states) {
+      for (const r of state?.resources ?? []) if (typeof r.values.client_secret === 'string') secrets.add(r.values.client_secret);
+    }
+    expect(secrets.size).toBeGreaterThanOrEqual(opts.minSecrets);
+    expect(result.log.length).toBeGreaterThan(0);
+    for (const s of secrets) {
+      expect(result.printed).not.toContain(s);
+      expect(result.log).not.toContain(s);
+      expect(svc.logs()).not.toContain(s);
+    }
+    expect(result.log).not.toContain(svc.adminToken);
+  } finally {
+    api.close();
+    await svc.close();
+  }
+}
+
+/** A check against the live service rather than the state. */
+const live = (f: (state: Parameters<Check>[0], ctx: StepContext) => Promise<unknown>): Check => f;
+
+beforeAll(() => {
+  requireTerraform();
+  requireBuiltProvider();
+});
+
+describe('appreg provider with real Terraform, step by step', () => {
+  test('create all three resources and both data sources, then import each one', () =>
+    scenario(({ svc, api }) => [
+      {
+        name: 'create',
+        config: config(),
+        checks: [
+          checkAttr(PORTAL, 'client_id', (v: unknown) => typeof v === 'string' && v !== ''),
+          checkAttr(PORTAL, 'client_secret', (v: unknown) => typeof v === 'string' && v !== ''),
+          checkNoAttr(CLI, 'client_secret'),
+          checkAttr(CLI, 'require_pkce', true),
+          checkAttr('appreg_app_consent.billing', 'id', undefined, (s) => `${svc.groups.billing}/${s.str(PORTAL, 'id')}`),
+          (s) => expect(s.output('portal_client_id')).toBe(s.str(PORTAL, 'client_id')),
+          live(async (s) => expect((await api.getApp(s.str(PORTAL, 'id'))).scope).toBe('organization')),
+          live(async () => expect((await api.getTenantSettings()).oauth_enabled).toBe(true)),
+        ],
+      },
+      // The runner already requires exit code 0 after the apply; this also shows what the user reads.
+      { name: 'plan right after apply', planOnly: true, planChecks: [planMatches(/No changes/), (p) => expect(p.code).toBe(0)] },
+      {
+        name: 'import the confidential client',
+        importState: { address: PORTAL },
+        importStateVerify: true,
+        // The secret is shown once, at create: an imported client has none until it is rotated.
+        importStateVerifyIgnore: ['client_secret'],
+        checks: [checkNoAttr(PORTAL, 'client_secret')],
+      },
+      { name: 'import the public client', importState: { address: CLI }, importStateVerify: true },
+      { name: 'import a consent by <group_id>/<app_id>', importState: { address: 'appreg_app_consent.billing' }, importStateVerify: true },
+      { name: 'import the tenant setting by tenant id', importState: { address: 'appreg_tenant_oauth_setting.this', id: svc.tenantId }, importStateVerify: true },
+    ], { minSecrets: 1 }));
+
+  test('callback URL changed by hand plans an update that undoes it', () =>
+    scenario(({ api }) => [
+      { name: 'create', config: config() },
+      {
+        name: 'drift: a callback URL replaced by hand',
+        preConfig: async (ctx) => {
+          await api.updateApp(ctx.previous!.str(PORTAL, 'id'), { callback_urls: ['https://portal.example.com/callback', 'https://evil.example.com/cb'] });
+        },
+        planChecks: [
+          (p) => expect(p.code).toBe(2),
+          // The update that undoes the change shows the hand-added URL going away and the removed one coming back.
+          planMatches(/appreg_oauth_client\.portal will be updated in-place/, /- "https:\/\/evil\.example\.com\/cb"/, /\+ "http:\/\/localhost:3000\/callback"/, /1 to change/),
+          planActions(PORTAL, ['update']),
+        ],
+        checks: [
+          checkNotReplaced(PORTAL, ['client_id', 'client_secret']),
+          live(async (s) =>
+            expect((await api.getApp(s.str(PORTAL, 'id'))).callback_urls.sort()).toEqual(['http://localhost:3000/callback', 'https://portal.example.com/callback']),
+          ),
+        ],
+      },
+    ], { minSecrets: 1 }));
+
+  test('app deleted by hand is planned for creation', () =>
+    scenario(({ api }) => [
+      { name: 'create', config: config() },
+      {
+        name: 'drift: the CLI app deleted by hand',
+        preConfig: async (ctx) => api.deleteApp(ctx.previous!.str(CLI, 'id')),
+        planChecks: [(p) => expect(p.code).toBe(2), planMatches(/appreg_oauth_client\.cli will be created/), planActions(CLI, ['create'])],
+        checks: [checkReplaced(CLI, ['client_id']), live(async (s) => expect((await api.getApp(s.str(CLI, 'id'))).name).toBe('Deploy CLI'))],
+      },
+    ], { minSecrets: 1 }));
+
+  test('scope organization to group while other groups consent is refused at plan, naming the consents, deleting nothing', () =>
+    scenario(({ svc, api }) => [
+      { name: 'create', config: config() },
+      {
+        // Applied, this would delete the app and both consents, then fail to consent to a group-scoped app.
+        name: 'scope organization to group',
+        config: config({ scope: 'group' }),
+        errorPhase: 'plan',
+        expectError: (ctx) => {
+          const id = ctx.previous!.str(PORTAL, 'id');
+          return [/Replacement would break consents/, new RegExp(`${svc.groups.billing}/${id}`), new RegExp(`${svc.groups.support}/${id}`), /with appreg_oauth_client\.portal/];
+        },
+        checks: [
+          checkAttr(PORTAL, 'scope', 'organization'),
+          live(async (s) => {
+            const id = s.str(PORTAL, 'id');
+            await expect(api.getApp(id)).resolves.toMatchObject({ scope: 'organization' });
+            for (const group of ['billing', 'support']) await expect(api.getConsent(svc.groups[group]!, id)).resolves.toMatchObject({ app_id: id });
+          }),
+        ],
+      },
+    ], { minSecrets: 1 }));
+
+  test('owner group to another group replaces the app, and its consents follow the new app', () =>
+    scenario(({ svc, api }) => [
+      { name: 'create', config: config() },
+      {
+        name: 'owner platform to web',
+        config: config({ owner: 'web' }),
+        planChecks: [planMatches(/group_id\s+= "grp_\w+" -> "grp_\w+" # forces replacement/), planActions(PORTAL, ['create', 'delete'])],
+        checks: [
+          checkReplaced(PORTAL, ['client_id', 'client_secret']),
+          checkAttrSet(PORTAL, 'client_secret'),
+          live(async (s, ctx) => {
+            await expect(api.getApp(ctx.previous!.str(PORTAL, 'id'))).rejects.toMatchObject({ status: 404 });
+            const id = s.str(PORTAL, 'id');
+            for (const group of ['billing', 'support']) {
+              expect(s.attr(`appreg_app_consent.${group}`, 'app_id')).toBe(id);
+              await expect(api.getConsent(svc.groups[group]!, id)).resolves.toMatchObject({ app_id: id });
+            }
+          }),
+        ],
+      },
+    ], { minSecrets: 2 }));
+
+  test('rotation_triggers change rotates the secret in place', () =>
+    scenario(() => [
+      { name: 'create', config: config() },
+      {
+        name: 'add a rotation trigger',
+        config: config({ triggers: '2026-Q4' }),
+        planChecks: [planMatches(/appreg_oauth_client\.portal will be updated in-place/, /client_secret\s+= \(sensitive value\)/), planActions(PORTAL, ['update'])],
+        checks: [
+          checkNotReplaced(PORTAL, ['client_id']),
+          (s, ctx) => {
+            expect(s.attr(PORTAL, 'client_secret')).not.toBe(ctx.previous!.attr(PORTAL, 'client_secret'));
+            expect(s.attr(PORTAL, 'secret_version')).toBe((ctx.previous!.attr(PORTAL, 'secret_version') as number) + 1);
+          },
+        ],
+      },
+      {
+        name: 'import the rotated client',
+        importState: { address: PORTAL },
+        importStateVerify: true,
+        // rotation_triggers live only in configuration; the secret only in the state that rotated it.
+        importStateVerifyIgnore: ['client_secret', 'rotation_triggers'],
+      },
+    ], { minSecrets: 2 }));
+
+  test('app made by hand is adopted with an import block', () =>
+    scenario(({ svc, api, secrets }) => {
+      const adopted = `
 resource "appreg_oauth_client" "adopted" {
   group_id      = data.appreg_group.billing.id
   name          = "Hand Made"
   scope         = "group"
   callback_urls = ["https://hand.example.com/cb"]
 }
-`,
-    }));
-    const plan = await run(tf.plan());
-    expect(plan.stdout).toMatch(/appreg_oauth_client\.adopted will be imported/);
-    expect(plan.stdout).toMatch(/1 to import, 0 to add, 0 to change, 0 to destroy/);
-    await run(tf.apply());
-    const adopted = await tf.resource('appreg_oauth_client.adopted');
-    expect(adopted.id).toBe(made.id);
-    expect(adopted.client_secret).toBeNull(); // no secret until rotated
-    expect((await run(tf.plan())).code).toBe(0);
-  });
+`;
+      return [
+        { name: 'create', config: config() },
+        {
+          name: 'adopt an app made by hand',
+          preConfig: async (ctx) => {
+            const made = await api.createApp(svc.groups.billing!, { name: 'Hand Made', scope: 'group', callback_urls: ['https://hand.example.com/cb'] });
+            secrets.push(made.client_secret!);
+            ctx.vars.made = made.id;
+          },
+          config: (ctx) => config({ extra: `import {\n  to = appreg_oauth_client.adopted\n  id = "${String(ctx.vars.made)}"\n}\n${adopted}` }),
+          planChecks: [planMatches(/appreg_oauth_client\.adopted will be imported/, /1 to import, 0 to add, 0 to change, 0 to destroy/)],
+          checks: [
+            checkAttr('appreg_oauth_client.adopted', 'id', undefined, (_s, ctx) => ctx.vars.made),
+            // No secret until it is rotated.
+            checkNoAttr('appreg_oauth_client.adopted', 'client_secret'),
+          ],
+        },
+        // Without the import block: `terraform import` of the same app must give the same state.
+        { name: 'import the adopted app', config: config({ extra: adopted }), importState: { address: 'appreg_oauth_client.adopted' }, importStateVerify: true },
+      ];
+    }, { minSecrets: 2 }));
 
-  it('fails an invalid configuration at plan with the attribute path, and changes nothing', async () => {
-    const auditBefore = (await api.listAllAudit()).length;
-    tf.write(config({ owner: 'web', name: 'bad.name', extra: `
+  test('invalid name, scope and callback URL fail at plan with the attribute path, changing nothing', () =>
+    scenario(() => [
+      { name: 'create', config: config() },
+      {
+        name: 'invalid configuration',
+        config: config({
+          name: 'bad.name',
+          extra: `
 resource "appreg_oauth_client" "bad" {
   group_id      = data.appreg_group.platform.id
   name          = "Bad"
   scope         = "tenant"
   callback_urls = ["http://insecure.example.com/cb"]
 }
-` }));
-    const r = await run(tf.plan());
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Invalid app name');
-    expect(r.stderr).toMatch(/in resource "appreg_oauth_client" "portal":[\s\S]*name\s+= "bad.name"/);
-    expect(r.stderr).toContain('Invalid scope');
-    expect(r.stderr).toContain('Invalid callback URLs');
-    expect(r.stderr).toContain('http://insecure.example.com/cb');
-    expect((await api.listAllAudit()).length).toBe(auditBefore);
-  });
+`,
+        }),
+        errorPhase: 'plan',
+        expectError: [
+          /Invalid app name/,
+          /in resource "appreg_oauth_client" "portal":[\s\S]*name\s+= "bad.name"/,
+          /Invalid scope/,
+          /Invalid callback URLs/,
+          /http:\/\/insecure\.example\.com\/cb/,
+        ],
+      },
+    ], { minSecrets: 1 }));
 
-  it('refuses at plan a device grant under SSO and a consent to a group-scoped app, changing nothing', async () => {
-    const cli = await tf.resource('appreg_oauth_client.cli');
-    await adminTenantSet(svc.db, { tenant: 'acme', sso: true });
-    const auditBefore = (await api.listAllAudit()).length; // after the operator's own change, which is audited
-    try {
-      tf.write(config({ owner: 'web', triggers: '2026-Q4', extra: `
+  test('device grant under SSO and consent to a group-scoped app are refused at plan, changing nothing', () =>
+    scenario(({ svc }) => [
+      { name: 'create', config: config() },
+      {
+        name: 'a device client and a consent to a group app while the tenant uses SSO',
+        // The operator's own change is audited; the runner's snapshot is taken after this hook.
+        preConfig: () => adminTenantSet(svc.db, { tenant: 'acme', sso: true }),
+        config: (ctx) =>
+          config({
+            extra: `
 resource "appreg_oauth_client" "tv" {
   group_id      = data.appreg_group.platform.id
   name          = "TV App"
@@ -266,46 +369,19 @@ resource "appreg_oauth_client" "tv" {
 }
 resource "appreg_app_consent" "to_group_app" {
   group_id = data.appreg_group.billing.id
-  app_id   = "${cli.id}"
+  app_id   = "${ctx.previous!.str(CLI, 'id')}"
 }
-` }));
-      const r = await run(tf.plan());
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('Device grant not allowed');
-      expect(r.stderr).toMatch(/in resource "appreg_oauth_client" "tv"/);
-      expect(r.stderr).toContain('App is not organization-scoped');
-      expect(r.stderr).toMatch(/in resource "appreg_app_consent" "to_group_app"/);
-      expect((await api.listAllAudit()).length).toBe(auditBefore);
-    } finally {
-      await adminTenantSet(svc.db, { tenant: 'acme', sso: false });
-    }
-  });
-
-  it('destroy leaves the service without apps or consents', async () => {
-    tf.write(config({ owner: 'web', triggers: '2026-Q4', extra: `
-resource "appreg_oauth_client" "adopted" {
-  group_id      = data.appreg_group.billing.id
-  name          = "Hand Made"
-  scope         = "group"
-  callback_urls = ["https://hand.example.com/cb"]
-}
-` }));
-    await run(tf.ok(['destroy', '-auto-approve', '-no-color']));
-    expect(await api.listAllApps()).toEqual([]);
-    expect(await api.listAllConsents()).toEqual([]);
-    // Destroy leaves the tenant as it is.
-    expect((await api.getTenantSettings()).oauth_enabled).toBe(true);
-  });
-
-  it('never shows a secret in plan output, Terraform output or logs', () => {
-    expect(secrets.length).toBeGreaterThanOrEqual(4);
-    const log = tf.log();
-    expect(log.length).toBeGreaterThan(0);
-    for (const s of secrets) {
-      expect(printed).not.toContain(s);
-      expect(log).not.toContain(s);
-      expect(svc.logs()).not.toContain(s);
-    }
-    expect(log).not.toContain(svc.adminToken);
-  });
+`,
+          }),
+        errorPhase: 'plan',
+        expectError: [/Device grant not allowed/, /in resource "appreg_oauth_client" "tv"/, /App is not organization-scoped/, /in resource "appreg_app_consent" "to_group_app"/],
+      },
+      {
+        name: 'SSO off again: the first configuration plans no changes',
+        preConfig: () => adminTenantSet(svc.db, { tenant: 'acme', sso: false }),
+        config: config(),
+        planOnly: true,
+        checks: [checkAttr('appreg_tenant_oauth_setting.this', 'device_grant_allowed', true)],
+      },
+    ], { minSecrets: 1 }));
 });

@@ -313,10 +313,13 @@ async function replan(step: Step, run: Runner, fail: Fail, when: string): Promis
 
 async function planOnlyStep(step: Step, ctx: StepContext, run: Runner, fail: Fail): Promise<void> {
   if (step.planChecks?.length) {
-    const plan = await run(['plan', '-detailed-exitcode', '-no-color']);
+    const planFile = `step-${ctx.step}.tfplan`;
+    const plan = await run(['plan', '-detailed-exitcode', '-no-color', `-out=${planFile}`]);
+    if (plan.code === 1) fail(`expected the plan to succeed, but it failed:\n${shown(plan)}`);
+    const json = JSON.parse((await run(['show', '-json', planFile])).stdout) as TfShowJson;
     for (const check of step.planChecks) {
       try {
-        await check({ text: plan.stdout, code: plan.code, json: {} }, ctx);
+        await check({ text: plan.stdout, code: plan.code, json }, ctx);
       } catch (e) {
         fail(`a plan check failed: ${e instanceof Error ? e.message : String(e)}\nplan:\n${plan.stdout}`);
       }
