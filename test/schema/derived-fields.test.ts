@@ -1,7 +1,7 @@
 /** What the service and the client take from the schema: the fields an update may change. */
 import { z } from 'zod';
-import { jsonSchema, PatchAppBody } from '../../src/server/http/schemas';
-import { UPDATABLE_APP_FIELDS, type UpdatableAppField } from '../../src/schema';
+import { IMMUTABLE_APP_FIELDS, jsonSchema, PatchAppBody } from '../../src/server/http/schemas';
+import { oauthClient, UPDATABLE_APP_FIELDS, type AttributeSpec, type UpdatableAppField } from '../../src/schema';
 import type { UpdateAppInput } from '../../src/client';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -29,5 +29,11 @@ describe('fields derived from the schema', () => {
     expect(PatchAppBody.safeParse({ description: null, name: 'A' }).success).toBe(true);
     expect(PatchAppBody.safeParse({ name: null }).success).toBe(false);
     expect(PatchAppBody.safeParse({ scope: 'group' }).success).toBe(false);
+  });
+
+  it('refuses by name exactly the app fields that force a replacement', () => {
+    // The service keeps its own order of these (its 422 lists them in it); the set is the schema's.
+    const replacing = Object.entries<AttributeSpec>(oauthClient.attributes).filter(([, a]) => a.requiresReplace && !a.stateOnly).map(([n]) => n);
+    expect([...IMMUTABLE_APP_FIELDS].sort()).toEqual(replacing.sort());
   });
 });
