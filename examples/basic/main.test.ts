@@ -156,4 +156,32 @@ describe('examples/basic against a real service', () => {
       await svc.close();
     }
   });
+
+  test('the default stack, where OAuth is already on, applies with a group_admin token of the group', async () => {
+    requireTerraform();
+    requireBuiltProvider();
+    const svc = await startTestService({ groups: ['platform'] });
+    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-basic-'));
+    try {
+      // What a tenant security administrator did once, outside this stack.
+      await api.putTenantSettings({ oauth_enabled: true });
+      main({ CDKTF_OUTDIR: outdir });
+      await runSteps(
+        { endpoint: svc.url, token: svc.groupAdminTokens.platform!, configFile: 'main.tf.json', checkDestroy: async () => expect(await api.listAllApps()).toEqual([]) },
+        [
+          {
+            name: 'apply the synthesized stack',
+            config: synthesizedStack(outdir, 'basic'),
+            planChecks: [planActions('appreg_oauth_client.wiki', ['create'])],
+            checks: [checkAttr('appreg_oauth_client.wiki', 'group_id', svc.groups.platform), checkAttrSet('appreg_oauth_client.wiki', 'client_secret')],
+          },
+        ],
+      );
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+      api.close();
+      await svc.close();
+    }
+  });
 });

@@ -244,6 +244,42 @@ describe('appreg provider with real Terraform, step by step', () => {
       },
     ], { minSecrets: 1 }));
 
+  test('scope group to organization replaces the app, with a new client id and secret', () => {
+    // Only the tenant switch and one app: nothing depends on it, so the replacement goes through.
+    const app = (scope: string): string => `
+${PROVIDER_PREAMBLE}
+data "appreg_group" "platform" { name = "platform" }
+resource "appreg_tenant_oauth_setting" "this" { oauth_enabled = true }
+resource "appreg_oauth_client" "intranet" {
+  group_id      = data.appreg_group.platform.id
+  name          = "Intranet"
+  scope         = "${scope}"
+  callback_urls = ["https://intranet.example.com/cb"]
+  depends_on    = [appreg_tenant_oauth_setting.this]
+}
+`;
+    const INTRANET = 'appreg_oauth_client.intranet';
+    return scenario(({ api }) => [
+      { name: 'create group-scoped', config: app('group'), checks: [checkAttr(INTRANET, 'scope', 'group')] },
+      {
+        name: 'scope group to organization',
+        config: app('organization'),
+        planChecks: [
+          planMatches(/scope\s+= "group" -> "organization" # forces replacement/, /The app registration will be replaced/),
+          planActions(INTRANET, ['delete', 'create']),
+        ],
+        checks: [
+          checkReplaced(INTRANET, ['client_id', 'client_secret']),
+          checkAttr(INTRANET, 'scope', 'organization'),
+          live(async (s, ctx) => {
+            await expect(api.getApp(ctx.previous!.str(INTRANET, 'id'))).rejects.toMatchObject({ status: 404 });
+            await expect(api.getApp(s.str(INTRANET, 'id'))).resolves.toMatchObject({ scope: 'organization' });
+          }),
+        ],
+      },
+    ], { minSecrets: 2 });
+  });
+
   test('owner group to another group replaces the app, and its consents follow the new app', () =>
     scenario(({ svc, api }) => [
       { name: 'create', config: config() },

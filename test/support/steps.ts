@@ -420,7 +420,7 @@ export function synthesizedStack(outdir: string, stack: string): string {
 // ---- checks ---------------------------------------------------------------
 
 /** Describes an expected value for a message. */
-function describe(expected: unknown): string {
+function describeExpected(expected: unknown): string {
   if (expected instanceof RegExp) return `matching ${expected}`;
   if (typeof expected === 'function') return `satisfying ${expected.name || 'a predicate'}`;
   return JSON.stringify(expected);
@@ -440,7 +440,7 @@ export function checkAttr(address: string, attr: string, expected: unknown, from
       want instanceof RegExp ? typeof got === 'string' && want.test(got)
       : typeof want === 'function' ? Boolean((want as (v: unknown) => unknown)(got))
       : isDeepStrictEqual(got, want);
-    if (!ok) throw new Error(`expected ${address}.${attr} to be ${describe(want)}, but it is ${JSON.stringify(got)}`);
+    if (!ok) throw new Error(`expected ${address}.${attr} to be ${describeExpected(want)}, but it is ${JSON.stringify(got)}`);
   };
 }
 
