@@ -14,6 +14,7 @@
  * here fails test/support-checks/projects.test.ts (a unit test), which says
  * what to add.
  */
+const os = require('node:os');
 const path = require('node:path');
 
 /** Test files (globs relative to this folder) that use PostgreSQL, Terraform, bin/ or dist/. */
@@ -54,6 +55,11 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 60000,
+  // At least two test files at a time. Jest's default (one worker fewer than
+  // there are cores) runs everything serially in its own process on a 2-core
+  // machine, where most acceptance tests wait on child processes (Terraform,
+  // the provider, PostgreSQL) and leave a core idle.
+  maxWorkers: Math.max(2, (os.availableParallelism?.() ?? os.cpus().length) - 1),
   projects: [
     {
       ...common,

@@ -110,6 +110,11 @@ function removeCluster(dir: string): void {
  */
 export async function startCluster(): Promise<void> {
   if (process.env[PG_URL_ENV]) return; // an outer harness already gave us one
+  if (process.env[PG_SHARED_ENV]) {
+    // In a jest run: the run's shared cluster, which the global teardown stops ({@link stopCluster} leaves it alone).
+    process.env[PG_URL_ENV] = await adminUrl();
+    return;
+  }
   const { url, dir } = await launchCluster();
   process.env[PG_URL_ENV] = url;
   process.env[PG_DIR_ENV] = dir;
@@ -158,12 +163,6 @@ export async function stopSharedCluster(): Promise<void> {
     fs.rmSync(shared, { recursive: true, force: true });
     delete process.env[PG_SHARED_ENV];
   }
-}
-
-/** Whether a cluster was started through the shared folder (for the tests of this module). */
-export function sharedClusterStarted(): boolean {
-  const shared = process.env[PG_SHARED_ENV];
-  return shared !== undefined && fs.existsSync(sharedFiles(shared).cluster);
 }
 
 let shared: Promise<string> | undefined;
