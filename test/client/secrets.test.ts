@@ -28,7 +28,10 @@ beforeAll(async () => {
   await world.client(world.adminToken).putTenantSettings({ oauth_enabled: true });
   proxy = await startFaultProxy({ target: world.url });
   token = world.groupAdminA;
-  client = world.client(token, { endpoint: proxy.url, timeoutMs: 150, retry: { maxAttempts: 2 } });
+  // A generous timeout: under load a real request can take longer than the
+  // short one the timeout test uses, and a timed-out attempt that reaches the
+  // proxy late would take a fault meant for the next request.
+  client = world.client(token, { endpoint: proxy.url, timeoutMs: 10_000, retry: { maxAttempts: 2 } });
 });
 
 beforeEach(() => proxy.reset());
@@ -78,7 +81,8 @@ describe('no token or secret in errors', () => {
 
   it('timeouts, refused connections and cancellation', async () => {
     proxy.inject(faults.delay(1000), {}, 2);
-    const slow = await fail(client.getTenantSettings());
+    const impatient = world.client(token, { endpoint: proxy.url, timeoutMs: 150, retry: { maxAttempts: 2 } });
+    const slow = await fail(impatient.getTenantSettings());
     expect(slow).toBeInstanceOf(TimeoutError);
     expectClean(slow, [token]);
 
@@ -126,7 +130,7 @@ describe('no token or secret in errors', () => {
     const app = await client.createApp(world.groupA, appInput());
     const leaked = 'S3CR3T-value-that-must-not-leak';
     const { client_secret: _s, ...fields } = app;
-    proxy.inject(faults.respond(200, { 'content-type': 'application/json' }, JSON.stringify({ ...fields, client_secret: leaked, secret_version: 'two' })));
+    proxy.inject(faults.respond(200, { 'content-type': 'application/json' }, JSON.stringify({ ...fields, client_secret: leaked, secret_version: 'two' })), { method: 'POST', path: /\/rotate-secret$/ });
     const err = await fail(client.rotateSecret(app.id));
     expect(err).toBeInstanceOf(ResponseValidationError);
     const v = err as ResponseValidationError;
@@ -137,13 +141,13 @@ describe('no token or secret in errors', () => {
 
     // A created app without its client id, but with a secret.
     const { client_id: _c, ...broken } = app;
-    proxy.inject(faults.respond(201, { 'content-type': 'application/json' }, JSON.stringify({ ...broken, client_secret: leaked })));
+    proxy.inject(faults.respond(201, { 'content-type': 'application/json' }, JSON.stringify({ ...broken, client_secret: leaked })), { method: 'POST', path: /\/apps$/ });
     const bad = await fail(client.createApp(world.groupA, appInput()));
     expect((bad as ResponseValidationError).issues.map((i) => i.path)).toEqual(['client_id']);
     expect((bad as Error).message).toMatch(new RegExp(`^POST /v1/groups/${world.groupA}/apps: unexpected answer .*client_id`));
     expectClean(bad, [token, leaked]);
 
-    proxy.inject(faults.respond(200, { 'content-type': 'application/json' }, 'not json'));
+    proxy.inject(faults.respond(200, { 'content-type': 'application/json' }, 'not json'), { method: 'GET', path: `/v1/apps/${app.id}` });
     const notJson = await fail(client.getApp(app.id));
     expect((notJson as Error).message).toBe(`GET /v1/apps/${app.id}: unexpected answer from the service (status 200): the body is not JSON`);
 
