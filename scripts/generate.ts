@@ -11,7 +11,7 @@
  *
  * `cdktf get` would start Terraform, download the provider and ask it for
  * `terraform providers schema -json`. We own that schema
- * (`terraformSchemaDocument()` in src/schema returns exactly that JSON), so we
+ * (`terraformSchemaDocument()` in src/framework returns exactly that JSON), so we
  * hand it straight to the generator `cdktf get` (or `cdktn get`) uses: no
  * Terraform, no registry, no network.
  *
@@ -23,7 +23,8 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
-import { PROVIDER_ADDRESS, PROVIDER_SOURCE, terraformSchemaDocument } from '../src/schema';
+import { terraformSchemaDocument } from '../src/framework/export';
+import { appregProvider, PROVIDER_ADDRESS, PROVIDER_SOURCE } from '../src/schema';
 import { VERSION } from '../src/version';
 
 type CdktfGeneratorModule = typeof import('@cdktf/provider-generator/lib/get/generator/provider-generator');
@@ -337,7 +338,7 @@ function readme(flavour: Flavour, source: string, version: string, classes: read
  * that is removed afterwards; no path of it leaks into the result.
  */
 export async function renderBindings(
-  schema: SchemaDocument = terraformSchemaDocument(),
+  schema: SchemaDocument = terraformSchemaDocument(appregProvider),
   source: string = PROVIDER_SOURCE,
   version: string = VERSION,
   flavour: Flavour = 'cdktf',

@@ -227,7 +227,7 @@ export async function checkDrift(opts: DriftOptions): Promise<DriftReport> {
   if (opts.unmanaged !== false && endpoint) {
     // The same rule as the provider's: the token must not cross the network in clear. Checked before
     // Terraform runs, so nothing is sent.
-    const { checkProviderEndpoint, parseAllowInsecureHttpEnv, ALLOW_INSECURE_HTTP_ENV } = await import('../schema/validate');
+    const { checkProviderEndpoint, parseAllowInsecureHttpEnv, ALLOW_INSECURE_HTTP_ENV } = await import('../provider/config-validation');
     const allow = parseAllowInsecureHttpEnv(process.env[ALLOW_INSECURE_HTTP_ENV]) === true;
     const [problem] = checkProviderEndpoint(endpoint, allow, opts.endpoint !== undefined ? '--endpoint' : 'APPREG_ENDPOINT');
     if (problem) throw new Error(`${problem.summary}: ${problem.detail ?? ''}`);

@@ -4,7 +4,7 @@
  * client and its dependencies load when the provider is configured.
  */
 import { serveProvider } from '../tfplugin/serve';
-import { PROVIDER_ADDRESS } from '../schema/export';
+import { PROVIDER_ADDRESS } from '../schema/address';
 import { AppregProvider } from './provider';
 
 serveProvider(new AppregProvider(), { providerAddress: PROVIDER_ADDRESS, debug: process.argv.includes('--debug') }).catch((e: unknown) => {

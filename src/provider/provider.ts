@@ -5,8 +5,9 @@
  */
 import { DATA_SOURCES, RESOURCES } from '../resources';
 import type { DataSource, Resource, ResourceContext } from '../resources/resource';
-import { decodePrivate, encodePrivate, hasErrors, type State, type StoredState } from '../framework';
-import { checkProviderEndpoint, providerSchemaJson, resolveAllowInsecureHttp, validateProviderConfig, validateReadOnly } from '../schema';
+import { decodePrivate, encodePrivate, hasErrors, planFromSpec, providerSchemaJson, validateReadOnly, type State, type StoredState } from '../framework';
+import { appregProvider } from '../schema';
+import { checkProviderEndpoint, resolveAllowInsecureHttp, validateProviderConfig } from './config-validation';
 import {
   isUnknown,
   type ApplyResult,
@@ -23,7 +24,6 @@ import { blockType } from '../tfplugin/schema';
 import { VERSION } from '../version';
 import { TenantView } from '../resources/tenant';
 import { diagnosticsFor } from './diagnostics';
-import { planFromSpec } from './plan';
 
 const asState = (v: TfValue): State => v as State;
 
@@ -54,7 +54,7 @@ export class AppregProvider implements ProviderServer {
   }
 
   schema(): ProviderSchemaJson {
-    return (this.schemaCache ??= providerSchemaJson());
+    return (this.schemaCache ??= providerSchemaJson(appregProvider));
   }
 
   async validateProviderConfig(config: TfValue): Promise<Diagnostic[]> {

@@ -5,7 +5,8 @@
 import type { Consent } from '../client';
 import { isNotFound } from '../client/errors';
 import { DiagnosticError, defineResource, type StateModel, type Stored } from '../framework';
-import { appConsent, consentTargetDiagnostics, validateAppConsentConfig } from '../schema';
+import { appConsent } from '../schema';
+import { consentTargetDiagnostics, validateAppConsentConfig } from './validate';
 import type { ResourceContext } from './resource';
 
 type Model = StateModel<typeof appConsent>;

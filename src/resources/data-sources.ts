@@ -1,6 +1,7 @@
 /** The data sources: `appreg_group` (a group by name) and `appreg_oauth_client` (an organization-scoped app by name). */
 import { DiagnosticError, defineDataSource } from '../framework';
-import { groupData, oauthClientData, validateLookupConfig } from '../schema';
+import { groupData, oauthClientData } from '../schema';
+import { validateLookupConfig } from './validate';
 import type { ResourceContext } from './resource';
 
 function notFound(what: string, name: string, known: string[]): DiagnosticError {

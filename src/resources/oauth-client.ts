@@ -4,7 +4,8 @@
  */
 import type { App, Consent, CreateAppInput, CreatedApp, UpdateAppInput } from '../client';
 import { ConflictError, isNotFound } from '../client/errors';
-import { oauthClient, UPDATABLE_APP_FIELDS, validateDeviceGrant, validateOauthClientConfig, type AttributeSpec, type UpdatableAppField } from '../schema';
+import { oauthClient, UPDATABLE_APP_FIELDS, type AttributeSpec, type UpdatableAppField } from '../schema';
+import { validateDeviceGrant, validateOauthClientConfig } from './validate';
 import { isUnknown, Unknown, type Diagnostic } from '../tfplugin/types';
 import { intentKey } from './intent';
 import { OAUTH_OFF_ADVICE, oauthOffAtCreate } from './tenant';

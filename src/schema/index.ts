@@ -1,8 +1,9 @@
 /**
- * The appreg schema: the one description of every attribute, Terraform's JSON
- * view of it, and plan-time validation.
+ * The appreg schema: the one description of every attribute, with its
+ * validators and plan modifiers. It imports nothing of the protocol: the
+ * protocol schema, planning and the generic validation that read it live in
+ * src/framework.
  */
 export * from './model';
 export * from './definitions';
-export * from './export';
-export * from './validate';
+export * from './address';

@@ -2,7 +2,7 @@
  * Attribute validators, each built from a rule of src/rules: the rule's
  * check, the diagnostic summary, and the rule in words for the docs. The
  * schema attaches them to attributes; plan-time validation runs them
- * (schema/validate.ts) and the descriptions are written into the attribute
+ * (src/framework/validate.ts) and the descriptions are written into the attribute
  * descriptions, so the docs say exactly what is checked.
  */
 import {

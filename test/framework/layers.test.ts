@@ -98,10 +98,18 @@ describe('layers of src/', () => {
     expect(importsOf('tfplugin').filter((f) => f !== '.')).toEqual([]);
   });
 
-  test('the framework (src/framework) imports only the protocol layer and the schema model', () => {
+  test('the framework (src/framework) imports only the protocol layer and the schema\'s files, never its index', () => {
     expect(importsOf('framework').filter((f) => !['tfplugin', 'schema', '.'].includes(f))).toEqual([]);
     const schemaFiles = (graph.get('framework')?.get('schema') ?? []);
     expect(schemaFiles.filter((f) => readFileSync(join(SRC, f), 'utf8').match(/from '\.\.\/schema(?:\/index)?'/))).toEqual([]);
+  });
+
+  test('the schema (src/schema) imports nothing of the protocol nor of what reads it', () => {
+    // The schema is the one description every layer derives from (protocol schema, planning,
+    // docs, bindings, the service's bodies, the client's inputs), so it can depend on none of them.
+    expect(importsOf('schema').filter((f) => ['tfplugin', 'framework', 'provider', 'resources', 'server', 'client', 'cli'].includes(f))).toEqual([]);
+    const loaded = [...reachableFrom(sourceFiles(join(SRC, 'schema')))].map((f) => relative(SRC, f));
+    expect(loaded.filter((f) => /^(tfplugin|framework|provider|resources)\//.test(f))).toEqual([]);
   });
 
   test('the registration service (src/server) knows nothing of Terraform', () => {

@@ -20,7 +20,8 @@ import {
   renderBindings,
   writeBindings,
 } from '../../scripts/generate';
-import { terraformSchemaDocument, type ProviderSpec } from '../../src/schema';
+import { terraformSchemaDocument } from '../../src/framework/export';
+import type { ProviderSpec } from '../../src/schema';
 import { VERSION } from '../../src/version';
 
 const root = findRepoRoot(__dirname);

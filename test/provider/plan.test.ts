@@ -1,4 +1,4 @@
-import { planFromSpec } from '../../src/provider/plan';
+import { planFromSpec } from '../../src/framework/plan';
 import { appConsent, oauthClient, tenantOauthSetting } from '../../src/schema';
 import { Unknown, type TfValue } from '../../src/tfplugin/types';
 

@@ -7,7 +7,8 @@
  */
 import * as path from 'node:path';
 import { AppregClient } from '../../src/client';
-import { providerSchemaJson } from '../../src/schema';
+import { providerSchemaJson } from '../../src/framework/export';
+import { appregProvider } from '../../src/schema';
 import { Unknown, type TfValue } from '../../src/tfplugin/types';
 import { ProviderHarness } from '../support/plugin-harness';
 import { startTestService, type TestService } from '../support/service';
@@ -48,7 +49,7 @@ describe('provider executable over the plugin protocol', () => {
   });
 
   it('serves the exported schema unchanged', async () => {
-    expect(await p.schema()).toEqual(providerSchemaJson());
+    expect(await p.schema()).toEqual(providerSchemaJson(appregProvider));
   });
 
   it('says what to set when neither the provider block nor the environment gives an endpoint', async () => {

@@ -9,15 +9,9 @@
  */
 import fc from 'fast-check';
 import { AppregProvider } from '../../src/provider/provider';
-import {
-  checkProviderEndpoint,
-  isLoopbackHostname,
-  parseAllowInsecureHttpEnv,
-  providerConfig,
-  validateProviderConfig,
-  type AttributeSpec,
-  type ConfigObject,
-} from '../../src/schema';
+import type { ConfigObject } from '../../src/framework/validate';
+import { checkProviderEndpoint, isLoopbackHostname, parseAllowInsecureHttpEnv, validateProviderConfig } from '../../src/provider/config-validation';
+import { providerConfig, type AttributeSpec } from '../../src/schema';
 import { Unknown, type Diagnostic } from '../../src/tfplugin/types';
 
 const cfg = (over: ConfigObject = {}): ConfigObject => ({ endpoint: null, token: null, allow_insecure_http: null, ...over });

@@ -1,14 +1,8 @@
 import fc from 'fast-check';
-import {
-  consentTargetDiagnostics,
-  validateAppConsentConfig,
-  validateLookupConfig,
-  validateOauthClientConfig,
-  validateProviderConfig,
-  validateReadOnly,
-  tenantOauthSetting,
-  type ConfigObject,
-} from '../../src/schema';
+import { validateReadOnly, type ConfigObject } from '../../src/framework/validate';
+import { validateProviderConfig } from '../../src/provider/config-validation';
+import { consentTargetDiagnostics, validateAppConsentConfig, validateLookupConfig, validateOauthClientConfig } from '../../src/resources/validate';
+import { tenantOauthSetting } from '../../src/schema';
 import { quote } from '../../src/rules';
 import { Unknown, type Diagnostic, type TfValue } from '../../src/tfplugin/types';
 

@@ -1,5 +1,6 @@
 /** The validators the schema declares: built from src/rules, run at plan time, and said in the docs. */
-import { appregProvider, validateAttributes, type AttributeSpec } from '../../src/schema';
+import { validateAttributes } from '../../src/framework/validate';
+import { appregProvider, type AttributeSpec } from '../../src/schema';
 import { RULE_CODES } from '../../src/rules';
 import { Unknown } from '../../src/tfplugin/types';
 

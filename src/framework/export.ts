@@ -1,16 +1,11 @@
 /**
- * Derives Terraform's view of the schema from the appreg descriptions: the
+ * Derives Terraform's view of a provider's schema from its description: the
  * JSON shape of `terraform providers schema -json`. The protocol server
  * serves it unchanged and the cdktf generator reads it.
  */
+import { PROVIDER_ADDRESS } from '../schema/address';
+import type { AttributeSpec, ProviderSpec, TypeSpec } from '../schema/model';
 import type { ProviderSchemaJson, SchemaAttributeJson, SchemaJson } from '../tfplugin/types';
-import { appregProvider } from './definitions';
-import type { AttributeSpec, ProviderSpec, TypeSpec } from './model';
-
-/** The provider's source address, as users write it in `required_providers`. */
-export const PROVIDER_SOURCE = 'appreg/appreg';
-/** The fully qualified address Terraform uses in schema output and reattach configs. */
-export const PROVIDER_ADDRESS = `registry.terraform.io/${PROVIDER_SOURCE}`;
 
 function attributeJson(spec: AttributeSpec): SchemaAttributeJson {
   const out: SchemaAttributeJson = { type: spec.type, description: spec.description, description_kind: 'markdown' };
@@ -31,7 +26,7 @@ function typeJson(spec: TypeSpec): SchemaJson {
 }
 
 /** The provider's entry of `terraform providers schema -json`. */
-export function providerSchemaJson(spec: ProviderSpec = appregProvider): ProviderSchemaJson {
+export function providerSchemaJson(spec: ProviderSpec): ProviderSchemaJson {
   const byName = (types: readonly TypeSpec[]): { [typeName: string]: SchemaJson } =>
     Object.fromEntries([...types].sort((a, b) => (a.typeName < b.typeName ? -1 : a.typeName > b.typeName ? 1 : 0)).map((t) => [t.typeName, typeJson(t)]));
   return {
@@ -42,7 +37,7 @@ export function providerSchemaJson(spec: ProviderSpec = appregProvider): Provide
 }
 
 /** The whole document `terraform providers schema -json` would print for a configuration using only appreg. */
-export function terraformSchemaDocument(spec: ProviderSpec = appregProvider): {
+export function terraformSchemaDocument(spec: ProviderSpec): {
   format_version: string;
   provider_schemas: { [address: string]: ProviderSchemaJson };
 } {

@@ -5,8 +5,9 @@
  * `useStateForUnknown`, and the attributes whose change
  * forces a replacement.
  */
-import { valuesEqual, type State } from '../framework';
-import type { TypeSpec } from '../schema';
+import type { TypeSpec } from '../schema/model';
+import type { State } from './state';
+import { valuesEqual } from './values';
 import { Unknown, type AttributePath } from '../tfplugin/types';
 
 /** A generic plan: the planned state and the attributes that force a replacement. */
