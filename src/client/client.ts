@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { GrantType, Scope } from '../rules';
-import type { UpdatableAppField, UPDATABLE_APP_FIELDS } from '../schema/definitions';
+import type { Scope } from '../rules';
+import type { CREATE_APP_FIELDS, CreateAppFields, UpdatableAppField, UPDATABLE_APP_FIELDS } from '../schema/definitions';
 import { NotFoundError, PreconditionFailedError } from './errors';
 import { collectPages, walkPages } from './pagination';
 import { retryPolicy, type RetryOptions } from './retry';
@@ -55,17 +55,13 @@ export interface AppregClientOptions {
   signal?: AbortSignal;
 }
 
-/** Fields of a new app. Defaults are the service's: authorization code, confidential, enabled. */
-export interface CreateAppInput {
-  name: string;
-  callback_urls: string[];
-  scope: Scope;
-  description?: string | null;
-  grant_types?: GrantType[];
-  public_client?: boolean;
-  require_pkce?: boolean;
-  enabled?: boolean;
-}
+/**
+ * Fields of a new app: the create fields of the app schema ({@link CREATE_APP_FIELDS}),
+ * required where the attribute is, typed from it. Defaults are the service's:
+ * authorization code, confidential, enabled.
+ */
+// Mapped once more so editors show the fields rather than the intersection the schema builds.
+export type CreateAppInput = { [K in keyof CreateAppFields]: CreateAppFields[K] };
 
 /**
  * Fields a PATCH may change: the updatable fields of the app schema

@@ -5,7 +5,7 @@
  */
 import { GRANT_TYPES, SCOPES } from '../rules';
 import { appDescription, appName, callbackUrls, groupIdNotEmpty, lookupName, scopeOneOf, singleId } from './validators';
-import { updatableFields, type ProviderSpec, type TypeSpec, type UpdatableFields } from './model';
+import { createFields, updatableFields, type CreateFields, type CreateInputOf, type ProviderSpec, type TypeSpec, type UpdatableFields } from './model';
 
 const quoteList = (xs: readonly string[]): string => xs.map((x) => `\`${x}\``).join(', ');
 
@@ -48,7 +48,7 @@ export const oauthClient = {
     'Changing `group_id`, `scope` or `public_client` replaces the registration: it gets a new client id and secret.',
   attributes: {
     id: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'The registration id (`app_…`). Use it to import: `terraform import appreg_oauth_client.x app_…`.' },
-    group_id: { type: 'string', required: true, requiresReplace: true, validators: [groupIdNotEmpty], description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
+    group_id: { type: 'string', required: true, requiresReplace: true, inRequestPath: true, validators: [groupIdNotEmpty], description: 'Id of the group that owns the app (see the `appreg_group` data source).' },
     name: { type: 'string', required: true, validators: [appName], description: `Display name, unique in the group: ${appName.description}.` },
     description: { type: 'string', optional: true, validators: [appDescription], description: `Free text, ${appDescription.description}.` },
     callback_urls: {
@@ -113,6 +113,13 @@ export const oauthClient = {
 export const UPDATABLE_APP_FIELDS = updatableFields(oauthClient);
 /** One of {@link UPDATABLE_APP_FIELDS}. */
 export type UpdatableAppField = UpdatableFields<typeof oauthClient>;
+
+/** The fields of an app a registration (POST) carries: derived from `appreg_oauth_client`, in its order. */
+export const CREATE_APP_FIELDS = createFields(oauthClient);
+/** One of {@link CREATE_APP_FIELDS}. */
+export type CreateAppField = CreateFields<typeof oauthClient>;
+/** A registration's body as the service takes it: the required fields present, each typed from its attribute. */
+export type CreateAppFields = CreateInputOf<typeof oauthClient>;
 
 /** `appreg_app_consent`: a group's consent to use another group's organization-scoped app. */
 export const appConsent = {

@@ -85,6 +85,11 @@ export interface AttributeSpec {
    * into a request body.
    */
   readonly stateOnly?: boolean;
+  /**
+   * The service takes the value in the request path (the owning group of
+   * `POST /v1/groups/{group_id}/apps`), so it is in no request body.
+   */
+  readonly inRequestPath?: boolean;
   /** Terraform hides the value in plans and output. */
   readonly sensitive?: boolean;
   /** A change to the value plans a replacement of the whole object (the plugin framework's RequiresReplace). */
@@ -147,3 +152,62 @@ export function updatableFields<const S extends TypeSpec>(spec: S): ReadonlyArra
   // The filter is the type's own condition, attribute by attribute.
   return names as Array<UpdatableFields<S>>;
 }
+
+/**
+ * Names of the service's fields a create request body carries: the attributes
+ * a configuration sets (required or optional) that the service has (not
+ * state-only) and does not take in the request path.
+ */
+export type CreateFields<S extends TypeSpec> = {
+  [K in keyof AttributesOf<S>]: AttributesOf<S>[K] extends { readonly required: true } | { readonly optional: true }
+    ? AttributesOf<S>[K] extends { readonly stateOnly: true } | { readonly inRequestPath: true } ? never : K
+    : never;
+}[keyof AttributesOf<S>] & string;
+
+/** The {@link CreateFields} a create request must carry: the required attributes. */
+export type RequiredCreateFields<S extends TypeSpec> = {
+  [K in CreateFields<S>]: AttributesOf<S>[K] extends { readonly required: true } ? K : never;
+}[CreateFields<S>];
+
+/** Whether an attribute is one of {@link CreateFields}; the run-time twin of that type. */
+export function isCreateField(a: AttributeSpec): boolean {
+  return (a.required === true || a.optional === true) && a.stateOnly !== true && a.inRequestPath !== true;
+}
+
+/** The {@link CreateFields} of a type, in schema order: the fields its create request may carry. */
+export function createFields<const S extends TypeSpec>(spec: S): ReadonlyArray<CreateFields<S>> {
+  const names = Object.keys(spec.attributes).filter((name) => isCreateField(spec.attributes[name]!));
+  // The filter is the type's own condition, attribute by attribute.
+  return names as Array<CreateFields<S>>;
+}
+
+/**
+ * The JSON value of an attribute in a request body, as a TypeScript type:
+ * booleans, numbers, strings and lists of strings, narrowed to `values` where
+ * the attribute lists them. Only the types request bodies use are mapped.
+ */
+export type BodyValueOf<A> =
+  A extends { readonly type: 'bool' } ? boolean
+    : A extends { readonly type: 'number' } ? number
+      : A extends { readonly type: readonly ['set' | 'list', 'string']; readonly values: readonly (infer V extends string)[] } ? V[]
+        : A extends { readonly type: readonly ['set' | 'list', 'string'] } ? string[]
+          : A extends { readonly type: 'string'; readonly values: readonly (infer V extends string)[] } ? V
+            : A extends { readonly type: 'string' } ? string
+              : never;
+
+/**
+ * An optional attribute the provider does not compute may be sent as null
+ * (no description); an optional+computed one is left out instead, and the
+ * service fills in its default.
+ */
+type NullWhenClearable<A> = A extends { readonly optional: true; readonly computed: true } ? never : A extends { readonly optional: true } ? null : never;
+
+/**
+ * The create request body of a type: every {@link CreateFields} field, the
+ * required ones present, each typed from its attribute.
+ */
+export type CreateInputOf<S extends TypeSpec> = {
+  [K in RequiredCreateFields<S>]: BodyValueOf<AttributesOf<S>[K]>;
+} & {
+  [K in Exclude<CreateFields<S>, RequiredCreateFields<S>>]?: BodyValueOf<AttributesOf<S>[K]> | NullWhenClearable<AttributesOf<S>[K]>;
+};

@@ -11,14 +11,14 @@ import {
   checkDescription,
   checkName,
 } from '../../rules';
-import type { UpdatableAppField } from '../../schema/definitions';
+import type { CreateAppField, UpdatableAppField } from '../../schema/definitions';
 import type { App, Tenant } from '../model';
 import { fieldErrorOf, type FieldError } from './problem';
 import { CreateAppBody, IMMUTABLE_APP_FIELDS, PatchAppBody } from './schemas';
 import { requireObjectBody, schemaErrors, throwIfInvalid } from './validation';
 
 /** A validated registration: the caller's fields of an app, every one present. */
-export type CreateInput = Pick<App, 'name' | 'description' | 'callback_urls' | 'scope' | 'grant_types' | 'public_client' | 'require_pkce' | 'enabled'>;
+export type CreateInput = Pick<App, CreateAppField>;
 
 /** A validated change: only the fields the caller sent. */
 export type PatchInput = Partial<Pick<App, UpdatableAppField>>;

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { GRANT_TYPES, ROLES, SCOPES } from '../../rules';
-import { oauthClient, UPDATABLE_APP_FIELDS } from '../../schema/definitions';
+import { CREATE_APP_FIELDS, oauthClient, UPDATABLE_APP_FIELDS, type CreateAppField } from '../../schema/definitions';
 import type { AttributeSpec, TypeSpec } from '../../schema/model';
 
 /** Most items one page may hold. */
@@ -32,24 +32,17 @@ const timestamp = () => z.string().meta({ format: 'date-time', description: 'RFC
 
 // ---- request bodies ---------------------------------------------------------
 
-/** POST /v1/groups/{group_id}/apps */
-export const CreateAppBody = z.strictObject({
-  name: text().describe('letters, digits, "?" and "!", single spaces between words; unique in the group'),
-  description: text().nullable().optional(),
-  callback_urls: z.array(text()).describe('1 to 60 unique URLs, stored exactly as sent: https:// (http:// only for localhost, 127.0.0.1, [::1]), a DNS, IPv4 or [IPv6] host, optional port, ASCII only; no user info, fragment, backslash, whitespace or control characters'),
-  scope: z.enum(SCOPES).describe('fixed at registration'),
-  grant_types: z.array(text()).optional().describe(`default ["authorization_code"]; one or more of ${GRANT_TYPES.join(', ')}`),
-  public_client: z.boolean().optional().describe('default false; fixed at registration'),
-  require_pkce: z.boolean().optional().describe('default true for public clients (which must use PKCE), false otherwise'),
-  enabled: z.boolean().optional().describe('default true'),
-});
-
 /** Fields that PATCH refuses by name because they are fixed at registration. */
 export const IMMUTABLE_APP_FIELDS = ['scope', 'public_client', 'group_id'] as const;
 
-/** The zod type of an attribute's value in a request body: booleans, strings, lists of strings; null where an optional attribute may be cleared. */
+/**
+ * The zod type of an attribute's value in a request body: booleans, strings
+ * (one of `values` where the attribute lists them), lists of strings; null
+ * where an optional attribute may be cleared.
+ */
 type BodyField<A> =
   A extends { readonly type: 'bool' } ? z.ZodBoolean
+    : A extends { readonly type: 'string'; readonly values: infer V extends readonly string[] } ? z.ZodEnum<{ [E in V[number]]: E }>
     : A extends { readonly type: readonly ['set' | 'list', 'string'] } ? z.ZodArray<z.ZodString>
       : A extends { readonly optional: true; readonly computed: true } ? z.ZodString
         : A extends { readonly optional: true } ? z.ZodNullable<z.ZodString>
@@ -59,6 +52,8 @@ function bodyField(a: AttributeSpec): z.ZodType {
   if (a.type === 'bool') return z.boolean();
   if (Array.isArray(a.type) && (a.type[0] === 'set' || a.type[0] === 'list') && a.type[1] === 'string') return z.array(text());
   if (a.type !== 'string') throw new Error(`bug: no request body type for ${JSON.stringify(a.type)}`);
+  // Only a single string is narrowed to its values: a set's elements are checked by the service's own rules, with their own messages.
+  if (a.values !== undefined) return z.enum(a.values as readonly [string, ...string[]]);
   return a.optional && !a.computed ? text().nullable() : text();
 }
 
@@ -75,6 +70,47 @@ function updateShape<const S extends TypeSpec, K extends keyof S['attributes'] &
   // bodyField builds, field by field, the zod type BodyField names.
   return shape as { [P in K]: z.ZodOptional<BodyField<S['attributes'][P]>> };
 }
+
+/**
+ * The shape of a create body: each named field of `spec`, optional unless its
+ * attribute is required, typed from its attribute and described for the API
+ * reference by `descriptions`.
+ */
+function createShape<const S extends TypeSpec, K extends keyof S['attributes'] & string>(
+  spec: S,
+  fields: readonly K[],
+  descriptions: { readonly [P in K]?: string },
+): { [P in K]: S['attributes'][P] extends { readonly required: true } ? BodyField<S['attributes'][P]> : z.ZodOptional<BodyField<S['attributes'][P]>> } {
+  const shape = Object.fromEntries(fields.map((f) => {
+    const a = spec.attributes[f]!;
+    const field = a.required === true ? bodyField(a) : bodyField(a).optional();
+    // Described last, on the optional wrapper where there is one: that is where the hand-written body put it,
+    // and it decides the key order of the published JSON schema (docs/api.md is generated from it).
+    const description = descriptions[f];
+    return [f, description === undefined ? field : field.describe(description)];
+  }));
+  // bodyField builds, field by field, the zod type BodyField names; optional() wraps the ones not required.
+  return shape as { [P in K]: S['attributes'][P] extends { readonly required: true } ? BodyField<S['attributes'][P]> : z.ZodOptional<BodyField<S['attributes'][P]>> };
+}
+
+/**
+ * How the API reference describes the create body's fields. These are the
+ * service's words (defaults as the service applies them, the URL rule as it
+ * stores URLs), not the Terraform attribute descriptions, and the published
+ * API must not change with the provider's docs, so they are kept here.
+ */
+const CREATE_APP_DESCRIPTIONS: { readonly [F in CreateAppField]?: string } = {
+  name: 'letters, digits, "?" and "!", single spaces between words; unique in the group',
+  callback_urls: '1 to 60 unique URLs, stored exactly as sent: https:// (http:// only for localhost, 127.0.0.1, [::1]), a DNS, IPv4 or [IPv6] host, optional port, ASCII only; no user info, fragment, backslash, whitespace or control characters',
+  scope: 'fixed at registration',
+  grant_types: `default ["authorization_code"]; one or more of ${GRANT_TYPES.join(', ')}`,
+  public_client: 'default false; fixed at registration',
+  require_pkce: 'default true for public clients (which must use PKCE), false otherwise',
+  enabled: 'default true',
+};
+
+/** POST /v1/groups/{group_id}/apps: the create fields of the app schema (the group is in the path). */
+export const CreateAppBody = z.strictObject(createShape(oauthClient, CREATE_APP_FIELDS, CREATE_APP_DESCRIPTIONS));
 
 /** PATCH /v1/apps/{id}: the updatable fields of the app schema (scope, public_client and group_id are refused with their own message). */
 export const PatchAppBody = z.strictObject(updateShape(oauthClient, UPDATABLE_APP_FIELDS));
