@@ -7,8 +7,8 @@
  * know yet (computed from another resource) are skipped: they are checked
  * again when they are known, at apply, by the service itself.
  */
-import { quote, type RuleViolation } from '../rules';
-import type { TypeSpec } from '../schema/model';
+import { quote, type RuleCode, type RuleViolation } from '../rules';
+import type { ResourceProblem, TypeSpec, ValidationFacts } from '../schema/model';
 import type { AttributePath, Diagnostic, TfValue } from '../tfplugin/types';
 
 /** A resource configuration: every attribute of the schema, null when unset. */
@@ -16,13 +16,6 @@ export type ConfigObject = { readonly [attribute: string]: TfValue };
 
 /** Whether a value is a known string (not null, not unknown). */
 export const knownString = (v: TfValue | undefined): v is string => typeof v === 'string';
-
-/** The known strings of a set or list, or undefined when the collection itself is null or unknown. */
-export function knownStrings(v: TfValue | undefined): { values: string[]; complete: boolean } | undefined {
-  if (!Array.isArray(v)) return undefined;
-  const values = v.filter(knownString);
-  return { values, complete: values.length === v.length };
-}
 
 /** An error diagnostic on one attribute. */
 export function attributeError(summary: string, detail: string, attribute: AttributePath): Diagnostic {
@@ -86,3 +79,32 @@ export function validateReadOnly(spec: TypeSpec, config: ConfigObject): Diagnost
     ));
 }
 
+
+/** A resource-level problem as a diagnostic: the same wording as {@link fromViolation}, the element named by value. */
+function fromResourceProblem(summary: string, p: ResourceProblem): Diagnostic {
+  // quote() escapes every non-printable character, so a hostile value cannot break the message.
+  const subject = p.element === undefined ? p.attribute : `${p.attribute} element ${quote(p.element)}`;
+  return attributeError(summary, `${subject} ${p.message}.`, [p.attribute]);
+}
+
+/**
+ * Runs the resource-level validators the schema declares, in order.
+ * @param only when given, just the violations of these rules (a rule that needs a fact, once it is known)
+ */
+export function validateResourceRules(spec: TypeSpec, config: ConfigObject, facts: ValidationFacts = {}, only?: readonly RuleCode[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const validator of spec.validators ?? []) {
+    for (const p of validator.check(config, facts)) {
+      if (only === undefined || only.includes(p.code)) out.push(fromResourceProblem(validator.summary(p.code), p));
+    }
+  }
+  return out;
+}
+
+/**
+ * Everything the schema declares for a configuration: the attribute
+ * validators in schema order, then the resource-level validators.
+ */
+export function validateConfig(spec: TypeSpec, config: ConfigObject, facts: ValidationFacts = {}): Diagnostic[] {
+  return [...validateAttributes(spec, config), ...validateResourceRules(spec, config, facts)];
+}

@@ -3,53 +3,18 @@
  * attribute validators the schema declares, and the rules that need more than
  * one attribute or a fact from the service.
  */
-import { checkAppShape, checkConsentTarget, type ConsentTargetApp, type RuleCode } from '../rules';
+import { checkConsentTarget, type ConsentTargetApp } from '../rules';
 import { appConsent, groupData, oauthClient } from '../schema/definitions';
-import { attributeError as error, fromViolation, knownString, knownStrings, validateAttributes, type ConfigObject } from '../framework/validate';
+import { attributeError as error, knownString, validateAttributes, validateConfig, validateResourceRules, type ConfigObject } from '../framework/validate';
+import type { ValidationFacts } from '../schema/model';
 import type { Diagnostic } from '../tfplugin/types';
 
 /** Facts from the service that some rules need; a rule whose fact is missing is skipped. */
-export interface ValidationContext {
-  /** False when the tenant uses SSO (no device grant). */
-  deviceGrantAllowed?: boolean;
-}
+export type ValidationContext = ValidationFacts;
 
-/** The summary of a diagnostic for a violation of the cross-field rules, by rule code. */
-function shapeSummary(code: RuleCode): string {
-  switch (code) {
-    case 'require_pkce.public_client': return 'Public client requires PKCE';
-    case 'grant_types.device_grant_disabled': return 'Device grant not allowed';
-    default: return 'Invalid grant types';
-  }
-}
-
-/** `appreg_oauth_client`: the name rule, callback URLs, scope, grant types, public implies PKCE, device grant. */
+/** `appreg_oauth_client`: what its schema declares (name rule, callback URLs, scope, then grant types, public implies PKCE, device grant). */
 export function validateOauthClientConfig(config: ConfigObject, ctx: ValidationContext = {}): Diagnostic[] {
-  const out: Diagnostic[] = [];
-
-  out.push(...validateAttributes(oauthClient, config));
-  out.push(...shapeDiagnostics(config, ctx.deviceGrantAllowed));
-  return out;
-}
-
-/**
- * The cross-field rules run once over a shape in which every value that is
- * not known yet is replaced by one that cannot trigger a rule; null takes
- * the value the provider would plan for it.
- * @param only when given, just the violations of these rules
- */
-function shapeDiagnostics(config: ConfigObject, deviceGrantAllowed: boolean | undefined, only?: readonly RuleCode[]): Diagnostic[] {
-  const grants = knownStrings(config.grant_types);
-  const shape = {
-    public_client: config.public_client === true,
-    require_pkce: config.require_pkce !== false,
-    grant_types: config.grant_types === null || !grants || grants.values.length === 0 && !grants.complete
-      ? ['authorization_code']
-      : grants.values,
-  };
-  return checkAppShape(shape, deviceGrantAllowed)
-    .filter((v) => only === undefined || only.includes(v.code))
-    .map((v) => fromViolation(shapeSummary(v.code), v, shape.grant_types));
+  return validateConfig(oauthClient, config, ctx);
 }
 
 /**
@@ -58,7 +23,7 @@ function shapeDiagnostics(config: ConfigObject, deviceGrantAllowed: boolean | un
  * {@link validateOauthClientConfig} gives with that fact in its context.
  */
 export function validateDeviceGrant(config: ConfigObject, deviceGrantAllowed: boolean): Diagnostic[] {
-  return shapeDiagnostics(config, deviceGrantAllowed, ['grant_types.device_grant_disabled']);
+  return validateResourceRules(oauthClient, config, { deviceGrantAllowed }, ['grant_types.device_grant_disabled']);
 }
 
 /** `appreg_app_consent`: both ids given. Whether the app may be consented to is {@link consentTargetDiagnostics}. */

@@ -4,7 +4,7 @@
  * cdktf bindings and the reference docs.
  */
 import { GRANT_TYPES, SCOPES } from '../rules';
-import { appDescription, appName, callbackUrls, groupIdNotEmpty, lookupName, scopeOneOf, singleId } from './validators';
+import { appDescription, appName, appShape, callbackUrls, groupIdNotEmpty, lookupName, scopeOneOf, singleId } from './validators';
 import { createFields, updatableFields, type CreateFields, type CreateInputOf, type ProviderSpec, type TypeSpec, type UpdatableFields } from './model';
 
 const quoteList = (xs: readonly string[]): string => xs.map((x) => `\`${x}\``).join(', ');
@@ -107,6 +107,7 @@ export const oauthClient = {
     secret_version: { type: 'number', computed: true, neverNull: true, useStateForUnknown: true, description: 'Increments on every secret rotation.' },
     created_at: { type: 'string', computed: true, neverNull: true, useStateForUnknown: true, description: 'When the app was registered (RFC 3339).' },
   },
+  validators: [appShape],
 } satisfies TypeSpec;
 
 /** The fields of an app that PATCH may change: derived from `appreg_oauth_client`, in its order. */

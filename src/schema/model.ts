@@ -56,6 +56,53 @@ export interface AttributeValidator {
   standIn?(i: number): string;
 }
 
+/**
+ * Facts from the service that some resource-level rules need (the tenant's
+ * settings). A rule whose fact is missing is skipped: the service checks it
+ * again at apply.
+ */
+export interface ValidationFacts {
+  /** False when the tenant uses SSO (no device grant). */
+  readonly deviceGrantAllowed?: boolean;
+}
+
+/**
+ * A configuration as a resource-level validator sees it: every attribute,
+ * null when unset. A value not known yet is neither a string, a boolean nor
+ * an array of them, so a validator that only looks at those never trips on it.
+ */
+export type ConfigView = { readonly [attribute: string]: unknown };
+
+/** A problem a resource-level validator found: which rule, on which attribute, and the offending set element if any. */
+export interface ResourceProblem {
+  /** Which rule failed; its summary is the validator's {@link ResourceValidator.summary}. */
+  readonly code: RuleCode;
+  /** The attribute the diagnostic points at. */
+  readonly attribute: string;
+  /** What is wrong and what to do, one sentence without the attribute name and without a final period. */
+  readonly message: string;
+  /**
+   * The offending element of a set, by value: Terraform paths cannot point
+   * into a set element, so it is named in the detail instead.
+   */
+  readonly element?: string;
+}
+
+/**
+ * A plan-time check across attributes of one resource (public client ⇒
+ * PKCE), built from rules of src/rules and identified by their codes, so a
+ * caller may run only some of them (the one that needs a fact of the
+ * service, once that fact is known).
+ */
+export interface ResourceValidator {
+  /** The rules it checks. */
+  readonly codes: readonly RuleCode[];
+  /** The summary of the diagnostic when a rule fails. */
+  summary(code: RuleCode): string;
+  /** Every problem in a configuration, in the rules' order. */
+  check(config: ConfigView, facts: ValidationFacts): readonly ResourceProblem[];
+}
+
 /** One attribute of a resource, data source or the provider configuration. */
 export interface AttributeSpec {
   /** Terraform type in its JSON form (`'string'`, `['set', 'string']`, ...). */
@@ -115,6 +162,8 @@ export interface TypeSpec {
   /** Markdown description of the type. */
   readonly description: string;
   readonly attributes: { readonly [name: string]: AttributeSpec };
+  /** Plan-time checks across attributes, run after the attribute validators, in order. */
+  readonly validators?: readonly ResourceValidator[];
 }
 
 /** The whole provider: its configuration, its resources and its data sources. */

@@ -14,8 +14,10 @@ import {
   MAX_DESCRIPTION_LENGTH,
   MAX_NAME_LENGTH,
   SCOPES,
+  checkAppShape,
+  type RuleCode,
 } from '../rules';
-import type { AttributeValidator, ValidatorProblem } from './model';
+import type { AttributeValidator, ResourceValidator, ValidatorProblem } from './model';
 
 /** A validator of single strings; a collection value is no concern of it. */
 function ofString(check: (s: string) => string | undefined): AttributeValidator['check'] {
@@ -85,4 +87,48 @@ export const lookupName: AttributeValidator = {
   summary: 'Invalid name',
   description: 'not empty',
   check: ofString((s) => (s.trim() === '' ? 'must not be empty' : undefined)),
+};
+
+/** The strings of a set or list that are known, and whether that is all of them; undefined when the value is no list. */
+function knownStrings(v: unknown): { values: string[]; complete: boolean } | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const values = v.filter((x): x is string => typeof x === 'string');
+  return { values, complete: values.length === v.length };
+}
+
+/**
+ * `appreg_oauth_client` across attributes ({@link checkAppShape} of
+ * src/rules, the rules the service applies too): a public client requires
+ * PKCE; grant types known, not repeated, at least one; the device grant only
+ * where the tenant allows it (needs `deviceGrantAllowed`).
+ *
+ * The rules run once over a shape in which every value not known yet is
+ * replaced by one that cannot trigger a rule, and null takes the value the
+ * provider would plan for it.
+ */
+export const appShape: ResourceValidator = {
+  codes: ['require_pkce.public_client', 'grant_types.missing', 'grant_types.unknown', 'grant_types.repeated', 'grant_types.device_grant_disabled'],
+  summary(code: RuleCode): string {
+    switch (code) {
+      case 'require_pkce.public_client': return 'Public client requires PKCE';
+      case 'grant_types.device_grant_disabled': return 'Device grant not allowed';
+      default: return 'Invalid grant types';
+    }
+  },
+  check(config, facts) {
+    const grants = knownStrings(config.grant_types);
+    const shape = {
+      public_client: config.public_client === true,
+      require_pkce: config.require_pkce !== false,
+      grant_types: config.grant_types === null || !grants || grants.values.length === 0 && !grants.complete
+        ? ['authorization_code']
+        : grants.values,
+    };
+    return checkAppShape(shape, facts.deviceGrantAllowed).map((v) => {
+      const element = v.index === undefined ? undefined : shape.grant_types[v.index];
+      return element === undefined
+        ? { code: v.code, attribute: v.attribute, message: v.message }
+        : { code: v.code, attribute: v.attribute, message: v.message, element };
+    });
+  },
 };
