@@ -9,10 +9,8 @@ import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { BasicStack, main } from './main';
 import { VERSION } from '../../src/version';
-import { AppregClient } from '../../src/client';
-import { startTestService } from '../../test/support/service';
 import { checkAttr, checkAttrSet, planActions, runSteps, synthesizedStack } from '../../test/support/steps';
-import { requireBuiltProvider, requireTerraform } from '../../test/support/terraform';
+import { withExampleWorld } from '../../test/support/example-stack';
 
 Testing.setupJest();
 
@@ -114,12 +112,7 @@ describe('examples/basic against a real service', () => {
   jest.setTimeout(180_000);
 
   test('the stack run directly for a new tenant (APPREG_MANAGE_TENANT_OAUTH=true) plans, applies, re-plans empty and destroys', async () => {
-    requireTerraform();
-    requireBuiltProvider();
-    const svc = await startTestService({ groups: ['platform'] });
-    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-basic-'));
-    try {
+    await withExampleWorld({ groups: ['platform'], example: 'basic' }, async ({ svc, api, outdir }) => {
       // A fresh tenant has OAuth off: the stack turns it on, so the token is the tenant security admin's.
       main({ CDKTF_OUTDIR: outdir, APPREG_MANAGE_TENANT_OAUTH: 'true' });
       await runSteps(
@@ -150,20 +143,11 @@ describe('examples/basic against a real service', () => {
           },
         ],
       );
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
-      api.close();
-      await svc.close();
-    }
+    });
   });
 
   test('the default stack, where OAuth is already on, applies with a group_admin token of the group', async () => {
-    requireTerraform();
-    requireBuiltProvider();
-    const svc = await startTestService({ groups: ['platform'] });
-    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-basic-'));
-    try {
+    await withExampleWorld({ groups: ['platform'], example: 'basic' }, async ({ svc, api, outdir }) => {
       // What a tenant security administrator did once, outside this stack.
       await api.putTenantSettings({ oauth_enabled: true });
       main({ CDKTF_OUTDIR: outdir });
@@ -178,10 +162,6 @@ describe('examples/basic against a real service', () => {
           },
         ],
       );
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
-      api.close();
-      await svc.close();
-    }
+    });
   });
 });

@@ -9,10 +9,8 @@ import { OauthClient } from '../../provider/oauth-client';
 import { AppregProvider } from '../../provider/provider';
 import { DeviceCliStack, main } from './main';
 import { VERSION } from '../../src/version';
-import { AppregClient } from '../../src/client';
-import { startTestService } from '../../test/support/service';
 import { checkAttr, checkNoAttr, planActions, runSteps, synthesizedStack } from '../../test/support/steps';
-import { requireBuiltProvider, requireTerraform } from '../../test/support/terraform';
+import { withExampleWorld } from '../../test/support/example-stack';
 
 Testing.setupJest();
 
@@ -91,12 +89,7 @@ describe('examples/device-cli against a real service', () => {
   jest.setTimeout(180_000);
 
   test('the stack run directly for a new tenant (APPREG_MANAGE_TENANT_OAUTH=true) plans, applies, re-plans empty and destroys', async () => {
-    requireTerraform();
-    requireBuiltProvider();
-    const svc = await startTestService({ groups: ['platform'] });
-    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-device-cli-'));
-    try {
+    await withExampleWorld({ groups: ['platform'], example: 'device-cli' }, async ({ svc, api, outdir }) => {
       // A fresh tenant has OAuth off (and no SSO, so the device grant is allowed): the stack turns OAuth on.
       main({ CDKTF_OUTDIR: outdir, APPREG_MANAGE_TENANT_OAUTH: 'true' });
       await runSteps(
@@ -126,10 +119,6 @@ describe('examples/device-cli against a real service', () => {
           },
         ],
       );
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
-      api.close();
-      await svc.close();
-    }
+    });
   });
 });

@@ -11,10 +11,8 @@ import { AppregProvider } from '../../provider/provider';
 import { TenantOauthSetting } from '../../provider/tenant-oauth-setting';
 import { constructId, main, OrganizationAppStack, propsFromEnv } from './main';
 import { VERSION } from '../../src/version';
-import { AppregClient } from '../../src/client';
-import { startTestService } from '../../test/support/service';
 import { checkAttr, checkAttrSet, planActions, runSteps, synthesizedStack } from '../../test/support/steps';
-import { requireBuiltProvider, requireTerraform } from '../../test/support/terraform';
+import { withExampleWorld } from '../../test/support/example-stack';
 
 Testing.setupJest();
 
@@ -112,12 +110,7 @@ describe('examples/organization-app against a real service', () => {
   jest.setTimeout(180_000);
 
   test('the stack run directly plans, applies, re-plans empty and destroys', async () => {
-    requireTerraform();
-    requireBuiltProvider();
-    const svc = await startTestService({ groups: ['platform', 'billing', 'support'] });
-    const api = new AppregClient({ endpoint: svc.url, token: svc.adminToken });
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-example-organization-app-'));
-    try {
+    await withExampleWorld({ groups: ['platform', 'billing', 'support'], example: 'organization-app' }, async ({ svc, api, outdir }) => {
       main({ CDKTF_OUTDIR: outdir });
       await runSteps(
         {
@@ -153,10 +146,6 @@ describe('examples/organization-app against a real service', () => {
           },
         ],
       );
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
-      api.close();
-      await svc.close();
-    }
+    });
   });
 });
