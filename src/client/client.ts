@@ -8,6 +8,7 @@
  * makes a second app; and no error ever carries the token or a secret.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import type { Scope } from '../rules';
 import type { CREATE_APP_FIELDS, CreateAppFields, UpdatableAppField, UPDATABLE_APP_FIELDS } from '../schema/definitions';
@@ -176,6 +177,9 @@ export class AppregClient {
     this.endpoint = url.toString().replace(/\/+$/, '');
     this.userAgent = [options.userAgent, `appreg-client/${VERSION}`].filter(Boolean).join(' ');
     const signal = options.signal ? AbortSignal.any([options.signal, this.#cancel.signal]) : this.#cancel.signal;
+    // Each call in flight listens on this one signal until it ends (and then stops listening), so
+    // more than ten concurrent calls are normal, not the leak Node's default warning is about.
+    setMaxListeners(0, signal);
     this.#transport = new Transport({
       endpoint: this.endpoint,
       token: options.token,

@@ -23,6 +23,7 @@ import { decodeJsonValue } from '../tfplugin/codec';
 import { blockType } from '../tfplugin/schema';
 import { VERSION } from '../version';
 import { TenantView } from '../resources/tenant';
+import { ReadSnapshot } from '../resources/snapshot';
 import { diagnosticsFor } from './diagnostics';
 
 const asState = (v: TfValue): State => v as State;
@@ -88,9 +89,11 @@ export class AppregProvider implements ProviderServer {
       token: token!,
       userAgent: `terraform-provider-appreg/${VERSION} (terraform ${terraformVersion})`,
     });
-    // One view of the tenant per process: the plan-time checks of every client share its one
+    // One view of the tenant per configuration: the plan-time checks of every client share its one
     // read of the settings, and a client sees that an earlier-planned tenant setting turns OAuth on.
-    this.ctx = { client, tenant: new TenantView(client) };
+    // One snapshot too: refresh reads are served from one walk of each group's list, and
+    // Terraform configures the provider at the start of each command, so neither outlives it.
+    this.ctx = { client, tenant: new TenantView(client), snapshot: new ReadSnapshot(client) };
     return diags;
   }
 

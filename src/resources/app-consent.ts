@@ -24,7 +24,11 @@ export const appConsentResource = defineResource<typeof appConsent, ResourceCont
     return validateAppConsentConfig(config);
   },
 
-  async modifyPlan(ctx, { planned }) {
+  async modifyPlan(ctx, { prior, planned }) {
+    // Both ids force replacement, so a consent planned in place targets the app it was made for:
+    // an organization app of another group when it was made (scope and owner never change), and
+    // still there, or the refresh before this plan would have found the consent gone.
+    if (prior !== null && prior.app_id === planned.app_id && prior.group_id === planned.group_id) return [];
     if (!ctx || typeof planned.app_id !== 'string' || typeof planned.group_id !== 'string') return [];
     // Checked before anything changes: the app must be an organization-scoped app of another group.
     let app: { id: string; scope: string; group_id: string } | null;
@@ -38,20 +42,19 @@ export const appConsentResource = defineResource<typeof appConsent, ResourceCont
   },
 
   async create(ctx, planned): Promise<Stored<Model>> {
+    ctx.snapshot.touchedConsent(planned.group_id, planned.app_id);
     const { consent } = await ctx.client.putConsent(planned.group_id, planned.app_id);
     return { state: toState(consent) };
   },
 
   async read(ctx, current): Promise<Stored<Model> | null> {
-    try {
-      return { state: toState(await ctx.client.getConsent(current.group_id, current.app_id)) };
-    } catch (e) {
-      if (isNotFound(e)) return null; // withdrawn by hand, or its app was deleted
-      throw e;
-    }
+    // From the snapshot of the group's consents; null when withdrawn by hand, or its app was deleted.
+    const consent = await ctx.snapshot.consent(current.group_id, current.app_id);
+    return consent === null ? null : { state: toState(consent) };
   },
 
   async delete(ctx, prior): Promise<void> {
+    ctx.snapshot.touchedConsent(prior.group_id, prior.app_id);
     try {
       await ctx.client.deleteConsent(prior.group_id, prior.app_id);
     } catch (e) {

@@ -20,7 +20,7 @@ export const groupDataSource = defineDataSource<typeof groupData, ResourceContex
   noun: 'the group',
   validate: validateLookupConfig,
   async read(ctx, { name }) {
-    const groups = await ctx.client.listAllGroups();
+    const groups = await ctx.snapshot.groups();
     const group = groups.find((g) => g.name === name);
     if (!group) throw notFound('Group', name, groups.map((g) => g.name));
     return { name, id: group.id };
@@ -33,7 +33,7 @@ export const oauthClientDataSource = defineDataSource<typeof oauthClientData, Re
   noun: 'the organization-scoped app',
   validate: validateLookupConfig,
   async read(ctx, { name, group_id: groupId }) {
-    const items = await ctx.client.browseAll({ group_id: groupId });
+    const items = await ctx.snapshot.browse(groupId);
     const app = items.find((a) => a.name === name);
     if (!app) throw notFound('Organization-scoped app', name, items.map((a) => a.name));
     return { group_id: groupId, name, id: app.id, client_id: app.client_id, owner_group_id: app.group_id, callback_urls: [...app.callback_urls] };

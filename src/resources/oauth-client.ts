@@ -131,13 +131,10 @@ export const oauthClientResource = defineResource<Spec, ResourceContext>({
   },
 
   async read(ctx, current, _priv: PrivateData): Promise<Stored<Model> | null> {
-    let app: App;
-    try {
-      app = await ctx.client.getApp(current.id);
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
-    }
+    // From the snapshot of the app's group (one list walk for all the clients of a group);
+    // an app missing from it is confirmed with a GET before it is reported gone.
+    const app = await ctx.snapshot.app(current.group_id, current.id);
+    if (app === null) return null;
     // A secret rotated outside Terraform makes the one in state useless: drop it, so the
     // plan shows it and a change to rotation_triggers issues one Terraform knows again.
     const rotatedElsewhere = typeof current.secret_version === 'number' && current.secret_version !== app.secret_version;
@@ -162,6 +159,7 @@ export const oauthClientResource = defineResource<Spec, ResourceContext>({
       }
     }
     let app: App | undefined;
+    ctx.snapshot.touchedApp(id);
     if (Object.keys(patch).length > 0) {
       app = await ctx.client.updateApp(id, patch, { ifMatch: priv.version });
     }
@@ -184,6 +182,7 @@ export const oauthClientResource = defineResource<Spec, ResourceContext>({
   },
 
   async delete(ctx, prior): Promise<void> {
+    ctx.snapshot.touchedApp(prior.id);
     try {
       await ctx.client.deleteApp(prior.id);
     } catch (e) {

@@ -6,6 +6,7 @@
  */
 import type { AppregClient } from '../client';
 import type { DataSourceHandler, ResourceHandler } from '../framework';
+import type { ReadSnapshot } from './snapshot';
 import type { TenantView } from './tenant';
 
 /** What a configured provider hands to resources. */
@@ -13,6 +14,8 @@ export interface ResourceContext {
   client: AppregClient;
   /** The tenant's settings, read once per provider process, and what this process has planned for them. */
   tenant: TenantView;
+  /** Apps and consents listed once per group, for batched refresh; see {@link ReadSnapshot}. */
+  snapshot: ReadSnapshot;
 }
 
 /** A managed resource type, as the provider dispatches to it. */
