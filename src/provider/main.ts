@@ -1,13 +1,16 @@
 /**
  * Entry point of `terraform-provider-appreg`. Terraform starts it several
- * times per command, so it loads only what the handshake needs; the HTTP
- * client and its dependencies load when the provider is configured.
+ * times per command and waits for its handshake line each time, so it loads
+ * only what the handshake needs: the provider itself (schema, resources,
+ * framework) is made by a factory that serveProvider calls once the line is
+ * out, and the HTTP client loads when the provider is configured.
  */
 import { serveProvider } from '../tfplugin/serve';
 import { PROVIDER_ADDRESS } from '../schema/address';
-import { AppregProvider } from './provider';
 
-serveProvider(new AppregProvider(), { providerAddress: PROVIDER_ADDRESS, debug: process.argv.includes('--debug') }).catch((e: unknown) => {
+const makeProvider = (): import('./provider').AppregProvider => new (require('./provider') as typeof import('./provider')).AppregProvider();
+
+serveProvider(makeProvider, { providerAddress: PROVIDER_ADDRESS, debug: process.argv.includes('--debug') }).catch((e: unknown) => {
   process.stderr.write(`terraform-provider-appreg: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

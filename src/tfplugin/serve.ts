@@ -3,9 +3,13 @@
  *
  * Start-up time matters (Terraform starts a provider 3–4 times per command
  * and waits for each handshake), so this module itself loads almost nothing:
- * the environment is checked first, and `@grpc/grpc-js`, protobufjs and the
- * handlers are required only once we know we are going to serve. msgpack is
- * loaded by the first RPC that carries a value.
+ * the environment is checked first, and `@grpc/grpc-js` is required only once
+ * we know we are going to serve. Before the handshake line only what a
+ * listening gRPC server needs is loaded: grpc-js, the certificate, and the
+ * method table (plain JSON). protobufjs, the RPC handlers and the provider
+ * implementation itself (when given as a factory) load right after the line
+ * is out, while Terraform connects; msgpack with the first RPC that carries
+ * a value.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -59,8 +63,12 @@ const MAX_MESSAGE_BYTES = 256 << 20;
  * cookie, no TLS; prints a `TF_REATTACH_PROVIDERS='…'` line to export in the
  * shell that runs Terraform, which then uses this process instead of
  * starting its own, for as many commands as you like. Ctrl-C stops it.
+ *
+ * `impl` may be a function that makes the implementation: it is then called
+ * after the handshake line, so whatever the implementation loads does not
+ * delay the line (an error it throws fails the RPCs, and is logged).
  */
-export async function serveProvider(impl: ProviderServer, opts: ServeOptions = {}): Promise<void> {
+export async function serveProvider(impl: ProviderServer | (() => ProviderServer), opts: ServeOptions = {}): Promise<void> {
   const env = opts.env ?? process.env;
   const args = opts.args ?? process.argv.slice(2);
   const debug = opts.debug ?? args.includes('--debug');
@@ -80,10 +88,9 @@ export async function serveProvider(impl: ProviderServer, opts: ServeOptions = {
     if (check.socketDir) socketParent = check.socketDir;
   }
 
-  // Only now load the heavy modules.
+  // Only now load what a listening server needs; the rest waits for the handshake line (see warmUp).
   const grpc = require('@grpc/grpc-js') as typeof grpcTypes;
-  const { serviceDefinition } = require('./proto') as typeof import('./proto');
-  const { providerHandlers } = require('./server') as typeof import('./server');
+  const { serviceDefinition, preloadMessageTypes } = require('./proto') as typeof import('./proto');
   const { generateSelfSignedCert } = require('./certs') as typeof import('./certs');
 
   const cert = clientCertPem ? generateSelfSignedCert() : undefined;
@@ -126,7 +133,25 @@ export async function serveProvider(impl: ProviderServer, opts: ServeOptions = {
     });
   };
 
-  addServices(grpc, server, serviceDefinition, providerHandlers(impl, log), log, openStreams, shutdown);
+  let handlers: import('./server').ProviderHandlers | undefined;
+  const getHandlers = (): import('./server').ProviderHandlers => {
+    if (!handlers) {
+      const { providerHandlers } = require('./server') as typeof import('./server');
+      handlers = providerHandlers(typeof impl === 'function' ? impl() : impl, log);
+    }
+    return handlers;
+  };
+  // What the first RPC would otherwise load: run once the handshake line is out.
+  const warmUp = (): void => {
+    try {
+      getHandlers();
+      preloadMessageTypes(SERVICES);
+    } catch (err) {
+      log.error(`starting the provider failed: ${errorText(err)}`);
+    }
+  };
+
+  addServices(grpc, server, serviceDefinition, getHandlers, log, openStreams, shutdown);
 
   dir = fs.mkdtempSync(path.join(socketParent, 'plugin'));
   const socketPath = path.join(dir, 'grpc.sock');
@@ -160,6 +185,7 @@ export async function serveProvider(impl: ProviderServer, opts: ServeOptions = {
         `TF_REATTACH_PROVIDERS='${reattach}'\n\n` +
         'Terraform then uses this process instead of starting the provider. Ctrl-C stops it.\n',
     );
+    setImmediate(warmUp);
   } else {
     process.stdout.write(
       formatHandshakeLine({
@@ -172,6 +198,7 @@ export async function serveProvider(impl: ProviderServer, opts: ServeOptions = {
       }) + '\n',
     );
     log.debug(`handshake ${Math.round(performance.now())} ms after process start`);
+    setImmediate(warmUp);
     // If Terraform dies without shutting us down, we are re-parented: exit.
     const parent = process.ppid;
     setInterval(() => {
@@ -180,6 +207,9 @@ export async function serveProvider(impl: ProviderServer, opts: ServeOptions = {
   }
   return done;
 }
+
+/** The services {@link addServices} registers, by full name. */
+const SERVICES = ['tfplugin6.Provider', 'plugin.GRPCController', 'plugin.GRPCStdio', 'plugin.GRPCBroker', 'grpc.health.v1.Health'] as const;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -190,14 +220,29 @@ function addServices(
   grpc: typeof grpcTypes,
   server: grpcTypes.Server,
   serviceDefinition: (fullName: string) => grpcTypes.ServiceDefinition,
-  handlers: import('./server').ProviderHandlers,
+  handlers: () => import('./server').ProviderHandlers,
   log: Logger,
   openStreams: Set<{ end(): void }>,
   shutdown: (why: string) => void,
 ): void {
   const provider: grpcTypes.UntypedServiceImplementation = {};
-  for (const [rpc, handler] of Object.entries(handlers) as [string, (req: object) => Promise<object>][]) {
+  // Every RPC of the service is registered from the method table, before the
+  // handlers exist (they load after the handshake line); one the handlers do
+  // not implement answers UNIMPLEMENTED, as an unregistered method would.
+  for (const rpc of Object.keys(serviceDefinition('tfplugin6.Provider'))) {
     provider[rpc] = (call: grpcTypes.ServerUnaryCall<object, object>, callback: grpcTypes.sendUnaryData<object>) => {
+      let handler: ((req: object) => Promise<object>) | undefined;
+      try {
+        handler = (handlers() as unknown as Record<string, ((req: object) => Promise<object>) | undefined>)[rpc];
+      } catch (err) {
+        log.error(`${rpc}: ${errorText(err)}`);
+        callback({ code: grpc.status.INTERNAL, details: `the provider failed to start: ${String(err)}` });
+        return;
+      }
+      if (!handler) {
+        callback({ code: grpc.status.UNIMPLEMENTED, details: `The server does not implement the method /tfplugin6.Provider/${rpc}` });
+        return;
+      }
       // Handlers turn every failure into diagnostics; a rejection here is a bug in this layer.
       handler(call.request).then(
         (res) => callback(null, res),
