@@ -6,7 +6,7 @@
  * measurement could not be made. Progress goes to stderr, the report to stdout.
  *
  *   node dist/scripts/bench.js [--only plan,apply,startup,rss,service] [--n 1000]
- *                              [--provider PATH] [--json FILE] [--read-seconds 5] [--no-postgres]
+ *                              [--provider PATH] [--json FILE] [--read-seconds 2] [--no-postgres]
  *
  * - plan: a no-change `terraform plan` over N appreg_oauth_client ÷ the same
  *   over N terraform_data (built into Terraform: no plugin, no network), and
@@ -17,7 +17,8 @@
  * - startup: the provider's start to handshake ÷ `node -e ""` (scripts/bench-startup.ts).
  * - rss: the provider's peak resident set (VmHWM) during an N-client plan.
  * - service: reads per second of `appreg serve` on SQLite and PostgreSQL
- *   (autocannon) ÷ a bare fastify route answering the same JSON.
+ *   (autocannon; 5 interleaved runs of --read-seconds each, the median
+ *   reported) ÷ a bare fastify route answering the same JSON.
  *
  * The provider is the release executable (release.js --provider-only), or
  * `--provider PATH` (e.g. bin/terraform-provider-appreg for the checkout's
@@ -52,11 +53,11 @@ export interface BenchArgs {
 }
 
 const USAGE =
-  'usage: bench [--only plan,apply,startup,rss,service] [--n 1000] [--provider PATH] [--json FILE] [--read-seconds 5] [--no-postgres]';
+  'usage: bench [--only plan,apply,startup,rss,service] [--n 1000] [--provider PATH] [--json FILE] [--read-seconds 2] [--no-postgres]';
 
 /** Parses the command line; throws with the usage on anything unknown. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { only: new Set(PARTS), n: 1000, readSeconds: 5, postgres: true };
+  const args: BenchArgs = { only: new Set(PARTS), n: 1000, readSeconds: 2, postgres: true };
   const value = (i: number, flag: string): string => {
     const v = argv[i];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -88,6 +89,8 @@ const PLAN_RUNS_N = 3;
 const PLAN_RUNS_SMALL = 5;
 const SMALL = 5;
 const STARTUP_RUNS = 15;
+/** Interleaved autocannon runs per target and route: the median is reported. */
+const READ_ROUNDS = 5;
 
 /** Every figure measured, as written to `--json`. */
 export interface BenchResults {
@@ -197,8 +200,8 @@ function rows(r: BenchResults): Row[] {
 }
 
 /** The absolute numbers under the table. */
-function details(r: BenchResults, provider: string): string[] {
-  const lines: string[] = [`provider: ${provider}`];
+function details(r: BenchResults, provider: string | undefined): string[] {
+  const lines: string[] = provider ? [`provider: ${provider}`] : [];
   const list = (xs: number[]): string => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
   if (r.plan) {
     lines.push(`plan ${r.plan.n}: appreg ${list(r.plan.appregMs)} s; terraform_data ${list(r.plan.baselineMs)} s`);
@@ -215,7 +218,7 @@ function details(r: BenchResults, provider: string): string[] {
     for (const [name, f] of [['baseline (bare fastify)', route.baseline], ['SQLite', route.sqlite], ['PostgreSQL', route.postgres]] as const) {
       if (!f) continue;
       lines.push(
-        `${route.route} ${name}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, ${f.requests} requests` +
+        `${route.route} ${name}: ${f.rps.toFixed(0)} req/s (runs: ${(f.rounds ?? []).join(', ')}), p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, ${f.requests} requests` +
           (f.non2xx || f.errors ? `, ${f.non2xx} not 2xx, ${f.errors} errors` : ''),
       );
     }
@@ -262,14 +265,14 @@ async function main(): Promise<number> {
     }
     if (args.only.has('service')) {
       await attempt('service', async () => {
-        results.service = await benchReads({ seconds: args.readSeconds, connections: 10, apps: 200, postgres: args.postgres });
+        results.service = await benchReads({ seconds: args.readSeconds, rounds: READ_ROUNDS, connections: 10, apps: 200, postgres: args.postgres });
       });
     }
   } finally {
     progress('cleaning up');
     await cleanUp();
   }
-  const label = provider?.label ?? args.provider ?? 'release executable';
+  const label = provider?.label;
   const seconds = Math.round((Date.now() - started) / 1000);
   process.stdout.write(formatReport({ title: `appreg bench, N = ${args.n}, ${seconds} s on ${machine}`, rows: rows(results), details: details(results, label), failures }));
   if (args.json) {

@@ -22,6 +22,8 @@ export interface ReadFigures {
   /** Responses that were not 2xx, and connection errors: should both be 0. */
   non2xx: number;
   errors: number;
+  /** The rate of each round, when there were several. */
+  rounds?: number[];
 }
 
 /** The reads of one route on every target. */
@@ -36,6 +38,8 @@ export interface RouteReads {
 export interface ReadOptions {
   /** Seconds per measured run. */
   seconds: number;
+  /** Measured runs per target; the round with the median rate is reported. */
+  rounds: number;
   /** Concurrent connections. */
   connections: number;
   /** Apps registered in each service before reading. */
@@ -63,6 +67,14 @@ async function measure(url: string, paths: string[], headers: Record<string, str
     non2xx: r.non2xx,
     errors: r.errors,
   };
+}
+
+/** The round with the median rate (its latencies with it), the requests and failures of all rounds summed. */
+function medianRound(rounds: ReadFigures[]): ReadFigures {
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const sum = (k: 'requests' | 'non2xx' | 'errors'): number => rounds.reduce((a, r) => a + r[k], 0);
+  return { ...mid, requests: sum('requests'), non2xx: sum('non2xx'), errors: sum('errors'), rounds: rounds.map((r) => Math.round(r.rps)) };
 }
 
 /** Starts the bare fastify baseline serving `bodies`; returns its URL. */
@@ -129,13 +141,18 @@ export async function benchReads(opts: ReadOptions): Promise<RouteReads[]> {
       ['sqlite', sqlite.svc.url, r.paths(sqlite), auth(sqlite.svc)],
       ...(postgres ? [['postgres', postgres.svc.url, r.paths(postgres), auth(postgres.svc)] as [string, string, string[], Record<string, string>]] : []),
     ];
-    const figures: Record<string, ReadFigures> = {};
-    for (const [name, url, paths, headers] of targets) {
-      progress(`service reads: ${r.route} on ${name}, ${opts.seconds} s with ${opts.connections} connections (after 1 s of warm-up)`);
-      await measure(url, paths, headers, 1, opts.connections);
-      figures[name] = await measure(url, paths, headers, opts.seconds, opts.connections);
+    const rounds: Record<string, ReadFigures[]> = {};
+    progress(`service reads: ${r.route}, ${opts.rounds} rounds of ${opts.seconds} s per target with ${opts.connections} connections`);
+    for (const [, url, paths, headers] of targets) await measure(url, paths, headers, 1, opts.connections); // warm-up
+    // Rounds interleave the targets, so a burst of load from elsewhere on the machine does not fall on one alone.
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const [name, url, paths, headers] of round % 2 ? [...targets].reverse() : targets) {
+        (rounds[name] ??= []).push(await measure(url, paths, headers, opts.seconds, opts.connections));
+      }
     }
-    out.push({ route: r.route, sqlite: figures.sqlite!, baseline: figures.baseline!, ...(figures.postgres ? { postgres: figures.postgres } : {}) });
+    const pick = (name: string): ReadFigures | undefined => (rounds[name] ? medianRound(rounds[name]) : undefined);
+    const pg = pick('postgres');
+    out.push({ route: r.route, sqlite: pick('sqlite')!, baseline: pick('baseline')!, ...(pg ? { postgres: pg } : {}) });
   }
   await sqlite.svc.stop();
   await postgres?.svc.stop();
