@@ -99,9 +99,28 @@ function attributeFits(spec: AttributeSpec, v: TfValue | undefined, phase: Model
   return spec.values === undefined || (Array.isArray(v) ? v : [v]).every((x) => typeof x === 'string' && spec.values!.includes(x));
 }
 
+const attributeLists = new WeakMap<TypeSpec, readonly (readonly [string, AttributeSpec])[]>();
+
+/**
+ * A spec's attributes as [name, attribute] pairs in declaration order (what
+ * `Object.entries(spec.attributes)` gives), worked out once per spec:
+ * validation, planning and the model checks walk them on every call, and a
+ * spec never changes.
+ */
+export function specAttributes(spec: TypeSpec): readonly (readonly [string, AttributeSpec])[] {
+  let list = attributeLists.get(spec);
+  if (!list) {
+    list = Object.entries(spec.attributes);
+    attributeLists.set(spec, list);
+  }
+  return list;
+}
+
 /** The attributes of `value` that do not fit the model of `phase`; empty when it fits. */
 export function modelMismatches(spec: TypeSpec, value: State, phase: ModelPhase): string[] {
-  return Object.entries(spec.attributes).filter(([name, a]) => !attributeFits(a, value[name], phase)).map(([name]) => name);
+  const out: string[] = [];
+  for (const [name, a] of specAttributes(spec)) if (!attributeFits(a, value[name], phase)) out.push(name);
+  return out;
 }
 
 /**
@@ -112,7 +131,7 @@ export function modelMismatches(spec: TypeSpec, value: State, phase: ModelPhase)
  */
 export function asModel<M>(spec: TypeSpec, value: State, phase: ModelPhase): M {
   // The codec gives every attribute, null when unset; a hand-built state may leave some out.
-  for (const name of Object.keys(spec.attributes)) if (value[name] === undefined) value[name] = null;
+  for (const [name] of specAttributes(spec)) if (value[name] === undefined) value[name] = null;
   const wrong = modelMismatches(spec, value, phase);
   if (wrong.length > 0) {
     throw new Error(`the ${phase} of ${spec.typeName} does not fit its schema at ${wrong.join(', ')}`);

@@ -8,6 +8,7 @@
 import type { TypeSpec } from '../schema/model';
 import type { State } from './state';
 import { valuesEqual } from './values';
+import { specAttributes } from './model';
 import { Unknown, type AttributePath } from '../tfplugin/types';
 
 /** A generic plan: the planned state and the attributes that force a replacement. */
@@ -23,7 +24,7 @@ export interface GenericPlan {
  */
 export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: State, config: State): GenericPlan {
   const planned: State = { ...proposed };
-  for (const [name, attr] of Object.entries(spec.attributes)) {
+  for (const [name, attr] of specAttributes(spec)) {
     if (!attr.computed) continue;
     const configured = attr.optional && config[name] !== null && config[name] !== undefined;
     if (configured) continue;
@@ -39,7 +40,7 @@ export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: Stat
   }
   const requiresReplace: AttributePath[] = [];
   if (prior !== null) {
-    for (const [name, attr] of Object.entries(spec.attributes)) {
+    for (const [name, attr] of specAttributes(spec)) {
       if (attr.requiresReplace && !valuesEqual(attr.type, planned[name], prior[name])) requiresReplace.push([name]);
     }
   }

@@ -10,6 +10,7 @@
 import { quote, type RuleCode, type RuleViolation } from '../rules';
 import type { ResourceProblem, TypeSpec, ValidationFacts } from '../schema/model';
 import type { AttributePath, Diagnostic, TfValue } from '../tfplugin/types';
+import { specAttributes } from './model';
 
 /** A resource configuration: every attribute of the schema, null when unset. */
 export type ConfigObject = { readonly [attribute: string]: TfValue };
@@ -42,9 +43,10 @@ export function fromViolation(summary: string, v: Pick<RuleViolation, 'attribute
  */
 export function validateAttributes(spec: TypeSpec, config: ConfigObject): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const [name, attr] of Object.entries(spec.attributes)) {
+  for (const [name, attr] of specAttributes(spec)) {
+    if (!attr.validators) continue;
     const value = config[name];
-    for (const validator of attr.validators ?? []) {
+    for (const validator of attr.validators) {
       let checked: string | string[];
       if (knownString(value)) {
         checked = value;
@@ -70,13 +72,17 @@ export function validateAttributes(spec: TypeSpec, config: ConfigObject): Diagno
  * would silently ignore it, so say so at plan time instead.
  */
 export function validateReadOnly(spec: TypeSpec, config: ConfigObject): Diagnostic[] {
-  return Object.entries(spec.attributes)
-    .filter(([name, a]) => a.computed && !a.optional && !a.required && config[name] !== null && config[name] !== undefined)
-    .map(([name]) => attributeError(
-      'Invalid configuration for read-only attribute',
-      `${name} is set by the provider and cannot be configured in ${spec.typeName}; remove it from the configuration.`,
-      [name],
-    ));
+  const out: Diagnostic[] = [];
+  for (const [name, a] of specAttributes(spec)) {
+    if (a.computed && !a.optional && !a.required && config[name] !== null && config[name] !== undefined) {
+      out.push(attributeError(
+        'Invalid configuration for read-only attribute',
+        `${name} is set by the provider and cannot be configured in ${spec.typeName}; remove it from the configuration.`,
+        [name],
+      ));
+    }
+  }
+  return out;
 }
 
 

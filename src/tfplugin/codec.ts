@@ -224,6 +224,359 @@ function toRaw(value: TfValue | undefined, type: TfType, path: AttributePath, fo
   throw new CodecError(`expected ${kind === 'object' || kind === 'map' ? 'an object' : 'an array'} for ${typeToJson(type)}, got ${describe(value)}`, path);
 }
 
+/**
+ * Thrown by the fast paths below when a value does not fit its type. It
+ * carries nothing: the caller then runs the general path on the same input,
+ * which throws the error with its message and path (a value that does not
+ * fit is a provider bug, so that second pass costs nothing that matters).
+ */
+const MISMATCH = new Error('value does not fit its type');
+
+/** The msgpack library's nesting limit, kept so that the same values are refused as before. */
+const MAX_ENCODE_DEPTH = 100;
+
+/** Sorted attribute names of an object type, each with its msgpack str encoding. */
+interface ObjectLayout {
+  names: string[];
+  keys: Uint8Array[];
+}
+
+const layouts = new WeakMap<object, ObjectLayout>();
+
+function objectLayout(attrs: { readonly [name: string]: TfType }): ObjectLayout {
+  let layout = layouts.get(attrs);
+  if (!layout) {
+    // The order the library's `sortKeys` gave: JavaScript's default sort of the names.
+    const names = Object.keys(attrs).sort();
+    const keys = names.map((name) => {
+      const w = new Writer();
+      w.str(name);
+      return w.bytes.slice(0, w.pos);
+    });
+    layout = { names, keys };
+    layouts.set(attrs, layout);
+  }
+  return layout;
+}
+
+const textEncoder = new TextEncoder();
+
+/**
+ * A growable msgpack output buffer. It writes exactly what `@msgpack/msgpack`
+ * 3.x wrote for the same values (smallest int format for safe integers,
+ * float64 otherwise, fixstr/str8/16/32, bin8/16/32, fix/16/32 array and map
+ * headers, its UTF-8 encoding of strings): tests compare the two byte by byte.
+ */
+class Writer {
+  bytes = new Uint8Array(1024);
+  view = new DataView(this.bytes.buffer);
+  pos = 0;
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.bytes.length) return;
+    const next = new Uint8Array(Math.max(this.bytes.length * 2, this.pos + n));
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(b: number): void {
+    this.ensure(1);
+    this.bytes[this.pos++] = b;
+  }
+
+  head(tag: number, n: number, bytes: 1 | 2 | 4): void {
+    this.ensure(1 + bytes);
+    this.bytes[this.pos++] = tag;
+    if (bytes === 1) this.bytes[this.pos] = n;
+    else if (bytes === 2) this.view.setUint16(this.pos, n);
+    else this.view.setUint32(this.pos, n);
+    this.pos += bytes;
+  }
+
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.bytes.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  number(n: number): void {
+    if (!Number.isSafeInteger(n)) {
+      this.ensure(9);
+      this.bytes[this.pos++] = 0xcb;
+      this.view.setFloat64(this.pos, n);
+      this.pos += 8;
+    } else if (n >= 0) {
+      if (n < 0x80) this.u8(n);
+      else if (n < 0x100) this.head(0xcc, n, 1);
+      else if (n < 0x10000) this.head(0xcd, n, 2);
+      else if (n < 0x100000000) this.head(0xce, n, 4);
+      else this.int64(0xcf, n / 4294967296, n);
+    } else {
+      if (n >= -0x20) this.u8(0xe0 | (n + 0x20));
+      else if (n >= -0x80) this.head(0xd0, n & 0xff, 1);
+      else if (n >= -0x8000) this.head(0xd1, n & 0xffff, 2);
+      else if (n >= -0x80000000) this.head(0xd2, n >>> 0, 4);
+      else this.int64(0xd3, Math.floor(n / 4294967296), n);
+    }
+  }
+
+  /** 64-bit integers as the library wrote them: both halves through DataView's uint32 conversion. */
+  private int64(tag: number, high: number, low: number): void {
+    this.ensure(9);
+    this.bytes[this.pos++] = tag;
+    this.view.setUint32(this.pos, high);
+    this.view.setUint32(this.pos + 4, low);
+    this.pos += 8;
+  }
+
+  str(s: string): void {
+    const len = s.length;
+    let ascii = true;
+    for (let i = 0; i < len; i++) {
+      if (s.charCodeAt(i) > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    const byteLength = ascii ? len : utf8Count(s);
+    if (byteLength < 32) this.u8(0xa0 + byteLength);
+    else if (byteLength < 0x100) this.head(0xd9, byteLength, 1);
+    else if (byteLength < 0x10000) this.head(0xda, byteLength, 2);
+    else this.head(0xdb, byteLength, 4);
+    this.ensure(byteLength);
+    const out = this.bytes;
+    let at = this.pos;
+    if (ascii) {
+      for (let i = 0; i < len; i++) out[at++] = s.charCodeAt(i);
+    } else if (len > 50) {
+      // The library's switch to TextEncoder for longer strings (it differs only for lone surrogates).
+      textEncoder.encodeInto(s, out.subarray(at));
+    } else {
+      utf8EncodeJs(s, out, at);
+    }
+    this.pos += byteLength;
+  }
+
+  bin(b: Uint8Array): void {
+    if (b.length < 0x100) this.head(0xc4, b.length, 1);
+    else if (b.length < 0x10000) this.head(0xc5, b.length, 2);
+    else this.head(0xc6, b.length, 4);
+    this.raw(b);
+  }
+
+  arrayHead(n: number): void {
+    if (n < 16) this.u8(0x90 + n);
+    else if (n < 0x10000) this.head(0xdc, n, 2);
+    else this.head(0xdd, n, 4);
+  }
+
+  mapHead(n: number): void {
+    if (n < 16) this.u8(0x80 + n);
+    else if (n < 0x10000) this.head(0xde, n, 2);
+    else this.head(0xdf, n, 4);
+  }
+}
+
+/** The UTF-8 length of a string as the library counted it (a lone surrogate counts 3 bytes). */
+function utf8Count(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; ) {
+    let c = s.charCodeAt(i++);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else {
+      if (c >= 0xd800 && c <= 0xdbff && i < s.length && (s.charCodeAt(i) & 0xfc00) === 0xdc00) {
+        c = ((c & 0x3ff) << 10) + (s.charCodeAt(i++) & 0x3ff) + 0x10000;
+      }
+      n += c > 0xffff ? 4 : 3;
+    }
+  }
+  return n;
+}
+
+/** The library's UTF-8 encoding of shorter strings (a lone surrogate is written as its 3-byte form). */
+function utf8EncodeJs(s: string, out: Uint8Array, at: number): void {
+  for (let i = 0; i < s.length; ) {
+    let c = s.charCodeAt(i++);
+    if (c < 0x80) {
+      out[at++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      out[at++] = ((c >> 6) & 0x1f) | 0xc0;
+    } else {
+      if (c >= 0xd800 && c <= 0xdbff && i < s.length && (s.charCodeAt(i) & 0xfc00) === 0xdc00) {
+        c = ((c & 0x3ff) << 10) + (s.charCodeAt(i++) & 0x3ff) + 0x10000;
+      }
+      if (c <= 0xffff) {
+        out[at++] = ((c >> 12) & 0x0f) | 0xe0;
+        out[at++] = ((c >> 6) & 0x3f) | 0x80;
+      } else {
+        out[at++] = ((c >> 18) & 0x07) | 0xf0;
+        out[at++] = ((c >> 12) & 0x3f) | 0x80;
+        out[at++] = ((c >> 6) & 0x3f) | 0x80;
+      }
+    }
+    out[at++] = (c & 0x3f) | 0x80;
+  }
+}
+
+/**
+ * Writes a value of `type` straight from the value: the checks of
+ * {@link toRaw} without its copy, and object attributes in the sorted order
+ * worked out once per type. Throws {@link MISMATCH} where toRaw would throw,
+ * and where the library refused to nest deeper.
+ */
+function writeValue(w: Writer, value: TfValue | undefined, type: TfType, depth: number): void {
+  if (depth > MAX_ENCODE_DEPTH) throw MISMATCH;
+  if (value === null || value === undefined) {
+    w.u8(0xc0);
+    return;
+  }
+  if (isUnknown(value)) {
+    // fixext 1, type 0, data 0.
+    w.u8(0xd4);
+    w.u8(UNKNOWN_EXT);
+    w.u8(0);
+    return;
+  }
+  if (typeof type === 'string') {
+    switch (type) {
+      case 'string':
+        if (typeof value !== 'string') throw MISMATCH;
+        w.str(value);
+        return;
+      case 'number':
+        if (typeof value !== 'number' || Number.isNaN(value)) throw MISMATCH;
+        w.number(value);
+        return;
+      case 'bool':
+        if (typeof value !== 'boolean') throw MISMATCH;
+        w.u8(value ? 0xc3 : 0xc2);
+        return;
+      case 'dynamic': {
+        const actual = inferType(value);
+        w.u8(0x92);
+        if (depth + 1 > MAX_ENCODE_DEPTH) throw MISMATCH;
+        w.bin(textEncoder.encode(typeToJson(actual)));
+        writeValue(w, value, actual, depth + 1);
+        return;
+      }
+    }
+    throw MISMATCH;
+  }
+  const [kind, arg] = type;
+  switch (kind) {
+    case 'list':
+    case 'set':
+      if (!Array.isArray(value)) throw MISMATCH;
+      w.arrayHead(value.length);
+      for (let i = 0; i < value.length; i++) writeValue(w, value[i], arg, depth + 1);
+      return;
+    case 'tuple':
+      if (!Array.isArray(value) || value.length !== arg.length) throw MISMATCH;
+      w.arrayHead(value.length);
+      for (let i = 0; i < value.length; i++) writeValue(w, value[i], arg[i]!, depth + 1);
+      return;
+    case 'map': {
+      if (!isMap(value)) throw MISMATCH;
+      const keys = Object.keys(value).sort();
+      w.mapHead(keys.length);
+      for (const key of keys) {
+        w.str(key);
+        writeValue(w, value[key], arg, depth + 1);
+      }
+      return;
+    }
+    case 'object': {
+      if (!isMap(value)) throw MISMATCH;
+      const { names, keys } = objectLayout(arg);
+      let present = 0;
+      for (const name of names) if (has(value, name)) present++;
+      // An attribute the type does not have.
+      if (present !== Object.keys(value).length) throw MISMATCH;
+      w.mapHead(names.length);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        w.raw(keys[i]!);
+        writeValue(w, has(value, name) ? value[name] : null, arg[name]!, depth + 1);
+      }
+      return;
+    }
+  }
+  throw MISMATCH;
+}
+
+/**
+ * {@link fromRaw} for msgpack without keeping the path: the same checks and
+ * the same result, throwing {@link MISMATCH} (or the error of a malformed
+ * number or dynamic type) where fromRaw throws its error.
+ */
+function fromMsgpackRaw(raw: unknown, type: TfType): TfValue {
+  if (raw === null || raw === undefined) return null;
+  if (isUnknown(raw)) return Unknown.value;
+  if (typeof type === 'string') {
+    switch (type) {
+      case 'string':
+        if (typeof raw === 'string') return raw;
+        break;
+      case 'number':
+        if (typeof raw === 'number') return raw;
+        if (typeof raw === 'string') return parseNumber(raw, []);
+        break;
+      case 'bool':
+        if (typeof raw === 'boolean') return raw;
+        break;
+      case 'dynamic':
+        return fromRawDynamic(raw, [], 'msgpack');
+    }
+    throw MISMATCH;
+  }
+  const [kind, arg] = type;
+  switch (kind) {
+    case 'list':
+    case 'set': {
+      if (!Array.isArray(raw)) break;
+      const out = new Array<TfValue>(raw.length);
+      for (let i = 0; i < raw.length; i++) out[i] = fromMsgpackRaw(raw[i], arg);
+      return out;
+    }
+    case 'tuple': {
+      if (!Array.isArray(raw) || raw.length !== arg.length) break;
+      const out = new Array<TfValue>(raw.length);
+      for (let i = 0; i < raw.length; i++) out[i] = fromMsgpackRaw(raw[i], arg[i]!);
+      return out;
+    }
+    case 'map': {
+      if (!isMap(raw)) break;
+      const out: { [k: string]: TfValue } = {};
+      for (const key of Object.keys(raw)) defineOwn(out, key, fromMsgpackRaw(raw[key], arg));
+      return out;
+    }
+    case 'object': {
+      if (!isMap(raw)) break;
+      const out: { [k: string]: TfValue } = {};
+      let present = 0;
+      for (const name of Object.keys(arg)) {
+        if (has(raw, name)) {
+          present++;
+          defineOwn(out, name, fromMsgpackRaw(raw[name], arg[name]!));
+        } else {
+          defineOwn(out, name, null);
+        }
+      }
+      // An attribute the type does not have.
+      if (present !== Object.keys(raw).length) break;
+      return out;
+    }
+  }
+  throw MISMATCH;
+}
+
+/** The one output buffer (encoding is synchronous), so that a call allocates only its result. */
+let shared = new Writer();
+
 /** Decodes Terraform's msgpack encoding of a value of `type`. */
 export function decodeMsgpack(bytes: Uint8Array, type: TfType): TfValue {
   let raw: unknown;
@@ -232,11 +585,32 @@ export function decodeMsgpack(bytes: Uint8Array, type: TfType): TfValue {
   } catch (err) {
     throw new CodecError(`malformed msgpack: ${(err as Error).message}`);
   }
-  return fromRaw(raw, type, [], 'msgpack');
+  try {
+    return fromMsgpackRaw(raw, type);
+  } catch {
+    // Not a value of `type`: the general path says where.
+    return fromRaw(raw, type, [], 'msgpack');
+  }
 }
 
 /** Encodes a value of `type` the way Terraform expects it in a `DynamicValue`. */
 export function encodeMsgpack(value: TfValue, type: TfType): Uint8Array {
+  const w = shared;
+  w.pos = 0;
+  try {
+    writeValue(w, value, type, 1);
+    return w.bytes.slice(0, w.pos);
+  } catch {
+    // Not a value of `type`: the general path says where (or gives the library's own refusal).
+    return encodeMsgpackGeneral(value, type);
+  } finally {
+    // A rare huge value should not keep its buffer for the life of the process.
+    if (w.bytes.length > 1 << 20) shared = new Writer();
+  }
+}
+
+/** The general encoder: checks the value with {@link toRaw}, then the msgpack library writes it. */
+function encodeMsgpackGeneral(value: TfValue, type: TfType): Uint8Array {
   const { lib: m, codec } = lib();
   const raw = toRaw(value, type, [], 'msgpack');
   // Terraform writes map keys in sorted order. Building the object in sorted

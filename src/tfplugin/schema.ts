@@ -169,12 +169,26 @@ export function schemaFromWire(schema: WireSchema): SchemaJson {
   return { version: schema.version, block: blockFromWire(schema.block) };
 }
 
+const blockTypes = new WeakMap<SchemaBlockJson, TfType>();
+
 /**
  * The type of the objects a block describes: one attribute per attribute and
  * per nested block (a `single` or `group` block is an object, `list`/`set`
  * blocks are lists/sets of objects, a `map` block a map of objects).
+ *
+ * Worked out once per block object (a schema is data that never changes once
+ * served; the provider asks again for every stored state it upgrades).
  */
 export function blockType(block: SchemaBlockJson): TfType {
+  let type = blockTypes.get(block);
+  if (type === undefined) {
+    type = computeBlockType(block);
+    blockTypes.set(block, type);
+  }
+  return type;
+}
+
+function computeBlockType(block: SchemaBlockJson): TfType {
   const attrs: { [name: string]: TfType } = {};
   for (const [name, attr] of Object.entries(block.attributes ?? {})) defineOwn(attrs, name, parseType(attr.type));
   for (const [name, raw] of Object.entries(block.block_types ?? {})) {

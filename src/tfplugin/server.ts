@@ -94,16 +94,17 @@ export function providerHandlers(impl: ProviderServer, log: Logger): ProviderHan
     fail: (diags: WireDiagnostic[]) => ProviderRpcs[K]['res'],
   ): Promise<ProviderRpcs[K]['res']> {
     const started = Date.now();
-    log.trace(`${rpc}${typeName ? ` ${typeName}` : ''}: start`);
+    const label = typeName ? `${rpc} ${typeName}` : rpc;
+    log.trace(`${label}: start`);
     try {
       const res = await run();
-      log.trace(`${rpc}${typeName ? ` ${typeName}` : ''}: done in ${Date.now() - started} ms`);
+      log.trace(`${label}: done in ${Date.now() - started} ms`);
       return res;
     } catch (err) {
       if (err instanceof UnknownTypeError) {
         return fail([diagnosticToWire({ severity: 'error', summary: `Unknown ${err.kind} type`, detail: err.message })]);
       }
-      log.error(`${rpc}${typeName ? ` ${typeName}` : ''} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      log.error(`${label} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       return fail([diagnosticToWire(bugDiagnostic(rpc, typeName, err))]);
     }
   }
