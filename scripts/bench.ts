@@ -212,7 +212,13 @@ function details(r: BenchResults, provider: string | undefined): string[] {
     lines.push(`requests, counted by ${r.requests.counter}: ${routes} (that plan took ${(r.requests.planMs / 1000).toFixed(2)} s)`);
   }
   if (r.apply) lines.push(`apply ${r.apply.n}: appreg ${(r.apply.appregMs / 1000).toFixed(2)} s; terraform_data ${(r.apply.baselineMs / 1000).toFixed(2)} s`);
-  if (r.startup) lines.push(`start-up measured with ${r.startup.via}; baseline node -e ""`);
+  if (r.startup) {
+    const st = r.startup;
+    const cpu = st.providerCpuMs !== undefined && st.baselineCpuMs !== undefined && st.baselineCpuMs > 0
+      ? `; CPU time ${st.providerCpuMs.toFixed(0)} ms vs ${st.baselineCpuMs.toFixed(0)} ms (ratio ${(st.providerCpuMs / st.baselineCpuMs).toFixed(2)}, steadier on a busy machine)`
+      : '';
+    lines.push(`start-up: spawn to handshake line vs node -e "" to exit, measureStartup() of scripts/bench-startup.ts${cpu}`);
+  }
   if (r.rss) lines.push(`peak RSS: max VmHWM over ${r.rss.processes} provider process(es), polled every 50 ms; largest: ${r.rss.command}`);
   for (const route of r.service ?? []) {
     for (const [name, f] of [['baseline (bare fastify)', route.baseline], ['SQLite', route.sqlite], ['PostgreSQL', route.postgres]] as const) {
