@@ -7,6 +7,7 @@
  * Linux only.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** What {@link watchDescendants} saw. */
 export interface PeakRss {
@@ -77,7 +78,8 @@ export function watchDescendants(root: number, everyMs = 50): { stop(): PeakRss 
         let command = best.pid === pid ? best.command : '';
         if (!command) {
           try {
-            command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+            // Program names only: the executable sits in a temporary folder gone by the time the report is read.
+            command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((a) => path.basename(a)).join(' ');
           } catch {
             command = '?';
           }
