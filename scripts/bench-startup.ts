@@ -44,9 +44,10 @@ export interface StartupRow {
   /** `medianMs` over the baseline's median. */
   ratio: number;
   /**
-   * Median CPU time (user + system) the process used until its line, where
-   * the system tells (Linux `/proc`, 10 ms ticks); steadier than wall time
-   * on a busy machine. Undefined elsewhere.
+   * Median CPU time (user + system) the process used until its line (the
+   * baseline: until it exited), where the system tells (Linux `/proc`, in
+   * 10 ms ticks); steadier than wall time on a busy machine. Undefined
+   * elsewhere.
    */
   cpuMs?: number;
 }
@@ -81,9 +82,22 @@ function cpuTimeMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU time (user + system) of this process's children that have been waited for, from /proc (Linux). */
+function childrenCpuTimeMs(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Milliseconds from spawn until the process exits (`'exit'`) or prints a full line (`'line'`, then it is stopped). */
 function time(cmd: string, args: string[], env: NodeJS.ProcessEnv, until: 'exit' | 'line'): Promise<Sample> {
   return new Promise((resolve, reject) => {
+    const cpuBefore = until === 'exit' ? childrenCpuTimeMs() : undefined;
     const started = process.hrtime.bigint();
     const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e6;
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,7 +114,11 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv, until: 'exit'
       });
     }
     child.on('exit', (code) => {
-      if (until === 'exit') return resolve({ ms: elapsed() });
+      if (until === 'exit') {
+        const ms = elapsed();
+        const cpuAfter = childrenCpuTimeMs();
+        return resolve({ ms, cpuMs: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined });
+      }
       if (took !== undefined) return resolve(took);
       reject(new Error(`${cmd} exited ${code} before its handshake:\n${stderr}`));
     });

@@ -19,10 +19,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yazl from 'yazl';
+import { DEFERRED_ASSET, DEFERRED_CACHE_ASSET, deferredEntrySource, mainScriptPlugin, type SplitState, wrapDeferred } from './startup-split';
 import { findAppregRoot, manifestName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from './names';
 
 /** The fuse Node looks for to know it carries a SEA blob (Node's documented value). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/**
+ * V8's random seed while the SEA blob is made. V8 derives its string hash
+ * seed from it, and the code cache records string hashes, so with a random
+ * seed every build's cache (and so the executable) differs in a few bytes.
+ * The random seed is one of the few V8 flags left out of the flag hash a
+ * code cache must match, so a cache made under it is still accepted by the
+ * executable, which runs with a random seed of its own (verified: the
+ * cache's `cachedDataRejected` is false in a process without the flag).
+ */
+const SEA_BUILD_RANDOM_SEED = 1;
 
 /** The plugin protocol versions the executable speaks, for the registry manifest. */
 const PROTOCOL_VERSIONS = ['6.0'];
@@ -101,11 +113,11 @@ export async function buildProviderRelease(opts: ProviderReleaseOptions): Promis
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-release-'));
   try {
     log(`bundling ${path.relative(repoRoot, entry)} with esbuild`);
-    const bundle = await bundleProvider(repoRoot, entry, work);
+    const bundles = await bundleProvider(repoRoot, entry, work);
     log('making the single executable (node --experimental-sea-config, postject)');
     const executableName = providerExecutableName(version);
     const executable = path.join(work, executableName);
-    await makeSingleExecutable(bundle, executable, work);
+    await makeSingleExecutable(bundles, executable, work);
     checkExecutableStarts(executable);
 
     const zipName = providerZipName(version, platform);
@@ -139,26 +151,33 @@ export async function buildProviderRelease(opts: ProviderReleaseOptions): Promis
   }
 }
 
+/** The two bundles of the provider (see `startup-split.ts`), inside the work folder. */
+interface ProviderBundles {
+  /** Everything up to the handshake line: the SEA's main script. */
+  main: string;
+  /** Everything after it, wrapped for the loader: a SEA asset. */
+  deferred: string;
+}
+
 /**
- * One CommonJS file with everything the provider loads: in a SEA, `require`
+ * Two CommonJS files with everything the provider loads: in a SEA, `require`
  * reaches only Node's built-in modules. The compiled JavaScript (not the
  * TypeScript) is bundled so the executable runs exactly what the tests run.
+ * The first holds what the handshake needs, the second the rest (see
+ * `startup-split.ts`).
  *
  * Reproducibility and privacy: esbuild's only paths in the output are the
- * `// node_modules/...` comments, relative to `absWorkingDir` (the checkout),
- * so they are the same wherever the checkout is; no source map (it would
- * carry paths and the sources), no legal comments. The bundle is then
- * searched for the checkout's absolute path, and a hit fails the build.
- * @returns the bundle's path, inside `work`
+ * `// node_modules/...` comments and the split's module keys, relative to
+ * `absWorkingDir` (the checkout), so they are the same wherever the checkout
+ * is; no source map (it would carry paths and the sources), no legal
+ * comments. The bundles are then searched for the checkout's absolute path,
+ * and a hit fails the build.
  */
-async function bundleProvider(repoRoot: string, entry: string, work: string): Promise<string> {
+async function bundleProvider(repoRoot: string, entry: string, work: string): Promise<ProviderBundles> {
   // Loaded here: esbuild is a development tool, and `appreg` loads this module only to build.
   const esbuild = require('esbuild') as typeof import('esbuild');
-  const outfile = path.join(work, 'provider.js');
-  const result = await esbuild.build({
+  const common: import('esbuild').BuildOptions = {
     absWorkingDir: repoRoot,
-    entryPoints: [path.relative(repoRoot, entry)],
-    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -169,21 +188,34 @@ async function bundleProvider(repoRoot: string, entry: string, work: string): Pr
     loader: { '.node': 'empty' },
     metafile: true,
     logLevel: 'silent',
+  };
+  const state: SplitState = { targets: new Set(), seen: new Set() };
+  const main = path.join(work, 'provider.js');
+  const mainResult = await esbuild.build({ ...common, entryPoints: [path.relative(repoRoot, entry)], outfile: main, plugins: [mainScriptPlugin(repoRoot, state)] });
+  const deferredRaw = path.join(work, 'deferred-bundle.js');
+  const deferredResult = await esbuild.build({
+    ...common,
+    stdin: { contents: deferredEntrySource(state.targets), resolveDir: repoRoot, sourcefile: 'appreg-deferred-entry.js', loader: 'js' },
+    outfile: deferredRaw,
   });
-  for (const w of result.warnings) {
+  for (const w of [...mainResult.warnings, ...deferredResult.warnings]) {
     // Warnings are fine to print (esbuild notes unusual code in dependencies) but are not failures.
     process.stderr.write(`esbuild: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}\n`);
   }
-  const inputs = Object.keys(result.metafile.inputs);
+  const inputs = [...Object.keys(mainResult.metafile!.inputs), ...Object.keys(deferredResult.metafile!.inputs)];
   const native = inputs.filter((i) => i.endsWith('.node') || i.includes('node_modules/better-sqlite3/') || i.includes('node_modules/bindings/'));
   if (native.length > 0) {
-    throw new Error(`the provider bundle includes native code, which a single executable cannot load: ${native.join(', ')}`);
+    throw new Error(`the provider bundle includes native code, which a single executable cannot load: ${[...new Set(native)].join(', ')}`);
   }
-  const text = fs.readFileSync(outfile, 'utf8');
-  for (const secret of new Set([repoRoot, fs.realpathSync(repoRoot), work, fs.realpathSync(work)])) {
-    if (text.includes(secret)) throw new Error(`the provider bundle contains the absolute path ${secret}; it must not (it would differ per machine)`);
+  const deferred = path.join(work, DEFERRED_ASSET);
+  fs.writeFileSync(deferred, wrapDeferred(fs.readFileSync(deferredRaw, 'utf8')));
+  for (const file of [main, deferred]) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const secret of new Set([repoRoot, fs.realpathSync(repoRoot), work, fs.realpathSync(work)])) {
+      if (text.includes(secret)) throw new Error(`the provider bundle contains the absolute path ${secret}; it must not (it would differ per machine)`);
+    }
   }
-  return outfile;
+  return { main, deferred };
 }
 
 /**
@@ -192,26 +224,56 @@ async function bundleProvider(repoRoot: string, entry: string, work: string): Pr
  *
  * The blob holds the script's path as written in the configuration, so the
  * configuration names it relative to `work` (and node runs with `work` as its
- * directory): an absolute temporary path would make each build differ. No
- * code cache and no snapshot: V8's cache is not byte-stable across runs, and
- * the provider starts fast enough without it.
+ * directory): an absolute temporary path would make each build differ.
+ *
+ * With V8's code cache of the bundle: without it, every start parses all of
+ * the bundle (a few MB, most of it for after the handshake) before the first
+ * line runs, which measured at about as long as Node's own start. The cache
+ * is byte-stable only with a fixed random seed (see
+ * {@link SEA_BUILD_RANDOM_SEED}) and with no other V8 flags (a flag would
+ * also make the running executable reject it), hence the clean NODE_OPTIONS.
+ * No start-up snapshot: Node 20's snapshots differ from build to build even
+ * with fixed seeds and `--predictable`, and Node cannot put the `http2` and
+ * `tls` modules that grpc-js loads into one.
  */
-async function makeSingleExecutable(bundle: string, executable: string, work: string): Promise<void> {
+async function makeSingleExecutable(bundles: ProviderBundles, executable: string, work: string): Promise<void> {
   const config = path.join(work, 'sea-config.json');
   const blob = path.join(work, 'sea-prep.blob');
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const cache = path.join(work, DEFERRED_CACHE_ASSET);
+  // The deferred bundle's code cache, made the way Node makes the main script's (compiled, not run), under the same seed.
+  execFileSync(
+    process.execPath,
+    [
+      `--random-seed=${SEA_BUILD_RANDOM_SEED}`,
+      '-e',
+      'const fs = require("fs"), vm = require("vm"); const [src, out, name] = process.argv.slice(1); ' +
+        'fs.writeFileSync(out, new vm.Script(fs.readFileSync(src, "utf8"), { filename: name }).createCachedData());',
+      bundles.deferred,
+      cache,
+      DEFERRED_ASSET,
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   fs.writeFileSync(
     config,
     JSON.stringify({
-      main: path.relative(work, bundle),
+      main: path.relative(work, bundles.main),
       output: path.relative(work, blob),
       disableExperimentalSEAWarning: true,
-      useCodeCache: false,
+      useCodeCache: true,
       useSnapshot: false,
+      assets: { [DEFERRED_ASSET]: path.relative(work, bundles.deferred), [DEFERRED_CACHE_ASSET]: path.relative(work, cache) },
     }),
   );
   try {
     // Its one line of output ("Wrote single executable preparation blob") is not worth showing.
-    execFileSync(process.execPath, ['--experimental-sea-config', path.basename(config)], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(process.execPath, [`--random-seed=${SEA_BUILD_RANDOM_SEED}`, '--experimental-sea-config', path.basename(config)], {
+      cwd: work,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     const err = e as { stdout?: Buffer; stderr?: Buffer; message: string };
     throw new Error(`node --experimental-sea-config failed: ${err.stderr?.toString().trim() || err.stdout?.toString().trim() || err.message}`);
