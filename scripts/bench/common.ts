@@ -7,6 +7,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { descendants } from './watch';
 
 /** The repository root (this file runs from `dist/scripts/bench/`). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -109,7 +110,16 @@ let cleaning: Promise<void> | undefined;
 /** Stops every tracked child and runs the clean-ups, last registered first. Safe to call twice. */
 export function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
+    // The children's own children too (the providers of a Terraform stopped mid-run), should they outlive their parent.
+    const strays = [...children].flatMap((c) => (c.pid !== undefined ? descendants(c.pid) : []));
     await Promise.all([...children].map((c) => stopChild(c, 3000)));
+    for (const pid of strays) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already, as it should be
+      }
+    }
     for (const fn of cleanups.reverse()) {
       try {
         await fn();

@@ -41,8 +41,8 @@ function highWaterKib(pid: number): number | undefined {
   }
 }
 
-/** The pids of all processes below `root`. */
-function descendants(root: number): number[] {
+/** The pids of all processes below `root`, now. */
+export function descendants(root: number): number[] {
   const parents = new Map<number, number>();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
