@@ -13,13 +13,14 @@
  * is what lets a `.terraform.lock.hcl` made on one machine be checked on
  * another. What makes it so is written next to each step below.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yazl from 'yazl';
 import { DEFERRED_ASSET, DEFERRED_CACHE_ASSET, deferredEntrySource, mainScriptPlugin, type SplitState, wrapDeferred } from './startup-split';
+import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../../src/tfplugin/handshake';
 import { findAppregRoot, manifestName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from './names';
 
 /** The fuse Node looks for to know it carries a SEA blob (Node's documented value). */
@@ -119,6 +120,7 @@ export async function buildProviderRelease(opts: ProviderReleaseOptions): Promis
     const executable = path.join(work, executableName);
     await makeSingleExecutable(bundles, executable, work);
     checkExecutableStarts(executable);
+    await checkExecutableServes(executable, work);
 
     const zipName = providerZipName(version, platform);
     const zipPath = path.join(outDir, zipName);
@@ -191,7 +193,17 @@ async function bundleProvider(repoRoot: string, entry: string, work: string): Pr
   };
   const state: SplitState = { targets: new Set(), seen: new Set() };
   const main = path.join(work, 'provider.js');
-  const mainResult = await esbuild.build({ ...common, entryPoints: [path.relative(repoRoot, entry)], outfile: main, plugins: [mainScriptPlugin(repoRoot, state)] });
+  const mainResult = await esbuild.build({
+    ...common,
+    entryPoints: [path.relative(repoRoot, entry)],
+    outfile: main,
+    plugins: [mainScriptPlugin(repoRoot, state)],
+    // grpc-js requires it only to serve channelz and ORCA, which read .proto
+    // files from grpc-js's own folder and so cannot work in a SEA; the
+    // provider serves neither. Left out, it takes the full protobufjs
+    // (about a quarter of the main script) with it.
+    external: ['@grpc/proto-loader'],
+  });
   const deferredRaw = path.join(work, 'deferred-bundle.js');
   const deferredResult = await esbuild.build({
     ...common,
@@ -323,6 +335,45 @@ function checkExecutableStarts(executable: string): void {
   if (code !== 1 || !out.includes('This is a Terraform provider plugin')) {
     throw new Error(`the built executable does not start as the provider (exit ${code}): ${out.trim().slice(0, 500)}`);
   }
+}
+
+/**
+ * Runs the executable once as Terraform would (with the cookie; plaintext,
+ * as without PLUGIN_CLIENT_CERT) and waits until it says, at debug level,
+ * that it has loaded what it loads after the handshake line: the code in the
+ * deferred asset. A build whose split lost a module fails here.
+ */
+async function checkExecutableServes(executable: string, work: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [MAGIC_COOKIE_KEY]: MAGIC_COOKIE_VALUE,
+    PLUGIN_PROTOCOL_VERSIONS: '6',
+    PLUGIN_UNIX_SOCKET_DIR: work,
+    TF_LOG_PROVIDER: 'debug',
+  };
+  delete env.NODE_OPTIONS;
+  delete env.PLUGIN_CLIENT_CERT;
+  const child = spawn(executable, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  let out = '';
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve('it did not get ready within 30 s'), 30_000);
+    const done = (why: string | undefined): void => {
+      clearTimeout(timer);
+      resolve(why);
+    };
+    const check = (d: Buffer): void => {
+      out += d.toString();
+      if (/\] [^:\n]+: ready \d+ ms/.test(out)) done(undefined);
+      else if (out.includes('[ERROR]')) done('it logged an error');
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.on('exit', (code) => done(`it exited ${code}`));
+  });
+  child.kill('SIGTERM');
+  await closed;
+  if (problem) throw new Error(`the built executable does not serve: ${problem}: ${out.trim().slice(0, 1000)}`);
 }
 
 /** The zip with the one executable, every header field fixed (see the constants above). */

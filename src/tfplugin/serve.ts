@@ -146,6 +146,7 @@ export async function serveProvider(impl: ProviderServer | (() => ProviderServer
     try {
       getHandlers();
       preloadMessageTypes(SERVICES);
+      log.debug(`ready ${Math.round(performance.now())} ms after process start: provider, handlers and message types loaded`);
     } catch (err) {
       log.error(`starting the provider failed: ${errorText(err)}`);
     }

@@ -3,7 +3,9 @@
  * built twice from this checkout into two temporary folders, the zips are
  * byte for byte the same and match their SHA256SUMS; the zip holds exactly
  * the executable Terraform looks for; the executable carries no path of the
- * checkout and starts as a go-plugin provider with no Node installed.
+ * checkout and starts as a go-plugin provider with no Node installed, and
+ * serves RPCs (whose code it loads only after the handshake line) over
+ * mutual TLS until Terraform shuts it down.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +16,7 @@ import { parseReleaseArgs } from '../../scripts/release';
 import { manifestName, parseProviderZipName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from '../../scripts/release/names';
 import { buildProviderRelease, type ProviderRelease } from '../../scripts/release/provider';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, parseHandshakeLine } from '../../src/tfplugin/handshake';
+import { ProviderHarness } from '../support/plugin-harness';
 import { VERSION } from '../../src/version';
 import { REPO_ROOT, requireBuiltProvider } from '../support/terraform';
 
@@ -78,7 +81,8 @@ beforeAll(async () => {
   fs.writeFileSync(executable, entries[0]!.data, { mode: 0o755 });
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await ProviderHarness.closeAll();
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -161,6 +165,16 @@ describe('the provider release', () => {
     const h = parseHandshakeLine(line);
     expect(h).toMatchObject({ coreVersion: 1, protocolVersion: 6, network: 'unix', protocol: 'grpc' });
     expect(h.address.startsWith(noNode)).toBe(true);
+  });
+
+  it('serves over mutual TLS what it loads after the handshake (schema, handlers, protobuf), and exits on GRPCController.Shutdown', async () => {
+    const noNode = tempDir('appreg-release-rpc-');
+    const h = await ProviderHarness.start({ executable, env: { PATH: noNode, HOME: noNode, PLUGIN_UNIX_SOCKET_DIR: noNode } });
+    expect(h.handshake.serverCertDer).toBeDefined();
+    const { schema, diagnostics } = await h.getProviderSchema();
+    expect(diagnostics).toEqual([]);
+    expect(Object.keys(schema.resource_schemas)).toContain('appreg_oauth_client');
+    expect(await h.shutdown()).toBe(0);
   });
 
   it('npm run release takes --out and --provider-only, and refuses anything else', () => {
