@@ -72,6 +72,14 @@ export type PlannedModel<S extends TypeSpec> = {
 /** Which of the shapes above a value is checked against. */
 export type ModelPhase = 'config' | 'planned' | 'state';
 
+/*
+ * These checks run on every value Terraform hands a resource, a few thousand
+ * times in a plan of a thousand objects: mostly before the JIT has compiled
+ * them. Hence plain indexed loops, without array destructuring or callbacks
+ * (each an iterator or a closure call in the interpreter), and per-spec facts
+ * worked out once.
+ */
+
 /** Whether `v` is a known value of `type`; `partial` lets unknowns stand anywhere inside it. */
 function conforms(type: TfType, v: TfValue, partial: boolean): boolean {
   if (isUnknown(v)) return partial;
@@ -80,26 +88,75 @@ function conforms(type: TfType, v: TfValue, partial: boolean): boolean {
   if (type === 'number') return typeof v === 'number';
   if (type === 'bool') return typeof v === 'boolean';
   if (type === 'dynamic') return true;
-  const [kind, inner] = type;
-  if (kind === 'set' || kind === 'list') return Array.isArray(v) && v.every((x) => conforms(inner, x, partial));
-  if (kind === 'map') return typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => conforms(inner, x, partial));
+  const kind = type[0];
+  if (kind === 'set' || kind === 'list') {
+    if (!Array.isArray(v)) return false;
+    // `every` skipped the holes of a sparse array; so does this.
+    for (let i = 0; i < v.length; i++) if (i in v && !conforms(type[1], v[i]!, partial)) return false;
+    return true;
+  }
+  if (kind === 'map') {
+    if (typeof v !== 'object' || Array.isArray(v)) return false;
+    const values = Object.values(v);
+    for (let i = 0; i < values.length; i++) if (!conforms(type[1], values[i]!, partial)) return false;
+    return true;
+  }
   return true;
 }
 
-/** Whether one attribute's value fits the model of `phase`. */
-function attributeFits(spec: AttributeSpec, v: TfValue | undefined, phase: ModelPhase): boolean {
-  if (v === undefined) return false;
-  if (phase === 'config') return conforms(spec.type, v, true);
-  const alwaysSet = spec.required === true || (spec.optional === true && spec.computed === true) || spec.neverNull === true;
-  const computedOnly = !spec.required && !spec.optional;
-  if (v === null) return !alwaysSet;
-  if (isUnknown(v)) return phase === 'planned' && computedOnly;
-  // Collections in state and in an applied plan hold known elements only.
-  if (!conforms(spec.type, v, false)) return false;
-  return spec.values === undefined || (Array.isArray(v) ? v : [v]).every((x) => typeof x === 'string' && spec.values!.includes(x));
+/** What the model checks need of one attribute, worked out once. */
+interface AttributeFacts {
+  name: string;
+  spec: AttributeSpec;
+  /** Required, optional+computed, or never null once the object exists. */
+  alwaysSet: boolean;
+  /** Neither required nor optional: only the provider sets it. */
+  computedOnly: boolean;
 }
 
-const attributeLists = new WeakMap<TypeSpec, readonly (readonly [string, AttributeSpec])[]>();
+/** Whether one attribute's value fits the model of `phase`. */
+function attributeFits(a: AttributeFacts, v: TfValue | undefined, phase: ModelPhase): boolean {
+  if (v === undefined) return false;
+  const spec = a.spec;
+  if (phase === 'config') return conforms(spec.type, v, true);
+  if (v === null) return !a.alwaysSet;
+  if (isUnknown(v)) return phase === 'planned' && a.computedOnly;
+  // Collections in state and in an applied plan hold known elements only.
+  if (!conforms(spec.type, v, false)) return false;
+  const allowed = spec.values;
+  if (allowed === undefined) return true;
+  if (!Array.isArray(v)) return typeof v === 'string' && allowed.includes(v);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (i in v && (typeof x !== 'string' || !allowed.includes(x))) return false;
+  }
+  return true;
+}
+
+interface SpecFacts {
+  entries: readonly (readonly [string, AttributeSpec])[];
+  attributes: readonly AttributeFacts[];
+}
+
+const specFacts = new WeakMap<TypeSpec, SpecFacts>();
+
+function factsOf(spec: TypeSpec): SpecFacts {
+  let facts = specFacts.get(spec);
+  if (!facts) {
+    const entries = Object.entries(spec.attributes);
+    facts = {
+      entries,
+      attributes: entries.map(([name, a]) => ({
+        name,
+        spec: a,
+        alwaysSet: a.required === true || (a.optional === true && a.computed === true) || a.neverNull === true,
+        computedOnly: !a.required && !a.optional,
+      })),
+    };
+    specFacts.set(spec, facts);
+  }
+  return facts;
+}
 
 /**
  * A spec's attributes as [name, attribute] pairs in declaration order (what
@@ -108,18 +165,17 @@ const attributeLists = new WeakMap<TypeSpec, readonly (readonly [string, Attribu
  * spec never changes.
  */
 export function specAttributes(spec: TypeSpec): readonly (readonly [string, AttributeSpec])[] {
-  let list = attributeLists.get(spec);
-  if (!list) {
-    list = Object.entries(spec.attributes);
-    attributeLists.set(spec, list);
-  }
-  return list;
+  return factsOf(spec).entries;
 }
 
 /** The attributes of `value` that do not fit the model of `phase`; empty when it fits. */
 export function modelMismatches(spec: TypeSpec, value: State, phase: ModelPhase): string[] {
   const out: string[] = [];
-  for (const [name, a] of specAttributes(spec)) if (!attributeFits(a, value[name], phase)) out.push(name);
+  const attributes = factsOf(spec).attributes;
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i]!;
+    if (!attributeFits(a, value[a.name], phase)) out.push(a.name);
+  }
   return out;
 }
 
@@ -131,7 +187,8 @@ export function modelMismatches(spec: TypeSpec, value: State, phase: ModelPhase)
  */
 export function asModel<M>(spec: TypeSpec, value: State, phase: ModelPhase): M {
   // The codec gives every attribute, null when unset; a hand-built state may leave some out.
-  for (const [name] of specAttributes(spec)) if (value[name] === undefined) value[name] = null;
+  const attributes = factsOf(spec).attributes;
+  for (let i = 0; i < attributes.length; i++) if (value[attributes[i]!.name] === undefined) value[attributes[i]!.name] = null;
   const wrong = modelMismatches(spec, value, phase);
   if (wrong.length > 0) {
     throw new Error(`the ${phase} of ${spec.typeName} does not fit its schema at ${wrong.join(', ')}`);

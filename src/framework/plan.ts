@@ -24,7 +24,10 @@ export interface GenericPlan {
  */
 export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: State, config: State): GenericPlan {
   const planned: State = { ...proposed };
-  for (const [name, attr] of specAttributes(spec)) {
+  const attributes = specAttributes(spec);
+  for (let i = 0; i < attributes.length; i++) {
+    const name = attributes[i]![0];
+    const attr = attributes[i]![1];
     if (!attr.computed) continue;
     const configured = attr.optional && config[name] !== null && config[name] !== undefined;
     if (configured) continue;
@@ -40,7 +43,9 @@ export function planFromSpec(spec: TypeSpec, prior: State | null, proposed: Stat
   }
   const requiresReplace: AttributePath[] = [];
   if (prior !== null) {
-    for (const [name, attr] of specAttributes(spec)) {
+    for (let i = 0; i < attributes.length; i++) {
+      const name = attributes[i]![0];
+      const attr = attributes[i]![1];
       if (attr.requiresReplace && !valuesEqual(attr.type, planned[name], prior[name])) requiresReplace.push([name]);
     }
   }

@@ -43,22 +43,29 @@ export function fromViolation(summary: string, v: Pick<RuleViolation, 'attribute
  */
 export function validateAttributes(spec: TypeSpec, config: ConfigObject): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const [name, attr] of specAttributes(spec)) {
-    if (!attr.validators) continue;
+  const attributes = specAttributes(spec);
+  for (let i = 0; i < attributes.length; i++) {
+    const name = attributes[i]![0];
+    const attr = attributes[i]![1];
+    const validators = attr.validators;
+    if (!validators) continue;
     const value = config[name];
-    for (const validator of attr.validators) {
+    for (let v = 0; v < validators.length; v++) {
+      const validator = validators[v]!;
       let checked: string | string[];
       if (knownString(value)) {
         checked = value;
       } else if (Array.isArray(value)) {
         const known = value.filter(knownString);
         const standIn = validator.standIn ?? ((i: number) => `unknown-${i}`);
-        checked = [...known, ...Array.from({ length: value.length - known.length }, (_, i) => standIn(i))];
+        checked = known.length === value.length ? known : [...known, ...Array.from({ length: value.length - known.length }, (_, i) => standIn(i))];
       } else {
         continue;
       }
       const elements = typeof checked === 'string' ? [] : checked;
-      for (const p of validator.check(checked)) {
+      const problems = validator.check(checked);
+      for (let k = 0; k < problems.length; k++) {
+        const p = problems[k]!;
         out.push(fromViolation(validator.summary, p.index === undefined ? { attribute: name, message: p.message } : { attribute: name, index: p.index, message: p.message }, elements));
       }
     }
@@ -73,7 +80,10 @@ export function validateAttributes(spec: TypeSpec, config: ConfigObject): Diagno
  */
 export function validateReadOnly(spec: TypeSpec, config: ConfigObject): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const [name, a] of specAttributes(spec)) {
+  const attributes = specAttributes(spec);
+  for (let i = 0; i < attributes.length; i++) {
+    const name = attributes[i]![0];
+    const a = attributes[i]![1];
     if (a.computed && !a.optional && !a.required && config[name] !== null && config[name] !== undefined) {
       out.push(attributeError(
         'Invalid configuration for read-only attribute',

@@ -52,13 +52,34 @@ export const appDescription: AttributeValidator = {
   check: ofString(checkDescription),
 };
 
+/**
+ * {@link checkCallbackUrls} remembered by the list it checked. Terraform has
+ * every configuration validated twice (ValidateResourceConfig, then again when
+ * PlanResourceChange validates with the values known by then), and this rule
+ * is most of the cost of validation; it is a pure function of the list, so the
+ * second check is a lookup. Bounded: the memory is dropped when full.
+ */
+const checkedUrlLists = new Map<string, ReturnType<typeof checkCallbackUrls>>();
+const MAX_CHECKED_URL_LISTS = 4096;
+
+function checkCallbackUrlsOnce(urls: readonly string[]): ReturnType<typeof checkCallbackUrls> {
+  const key = JSON.stringify(urls);
+  let violations = checkedUrlLists.get(key);
+  if (violations === undefined) {
+    violations = checkCallbackUrls(urls);
+    if (checkedUrlLists.size >= MAX_CHECKED_URL_LISTS) checkedUrlLists.clear();
+    checkedUrlLists.set(key, violations);
+  }
+  return violations;
+}
+
 /** The callback URLs of an app: 1 to 60 unique URLs, each valid. */
 export const callbackUrls: AttributeValidator = {
   code: 'callback_urls.rules',
   summary: 'Invalid callback URLs',
   description:
     `1 to ${MAX_CALLBACK_URLS}, each stored and compared exactly as written: it starts with lower-case \`https://\` (\`http://\` only for \`localhost\`, \`127.0.0.1\` and \`[::1]\`), then a host (a DNS name, with international names in their \`xn--\` form; an IPv4 address; or a bracketed IPv6 address) and an optional port 1-65535; no user info, wildcard, fragment, backslash, whitespace or control characters; ASCII only, other characters in the path or query percent-encoded; at most ${MAX_CALLBACK_URL_LENGTH} characters each`,
-  check: (value) => (typeof value === 'string' ? [] : checkCallbackUrls(value).map((v) => (v.index === undefined ? { message: v.message } : { message: v.message, index: v.index }))),
+  check: (value) => (typeof value === 'string' ? [] : checkCallbackUrlsOnce(value).map((v) => (v.index === undefined ? { message: v.message } : { message: v.message, index: v.index }))),
   // Distinct valid URLs: they count towards 1..60 but never fail a rule.
   standIn: (i) => `https://unknown-${i}.invalid/`,
 };

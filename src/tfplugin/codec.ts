@@ -242,16 +242,28 @@ interface ObjectLayout {
 }
 
 const layouts = new WeakMap<object, ObjectLayout>();
+const declared = new WeakMap<object, string[]>();
+
+/** An object type's attribute names in its own order (what `Object.keys` gives), worked out once per type. */
+function objectNames(attrs: { readonly [name: string]: TfType }): string[] {
+  let names = declared.get(attrs);
+  if (!names) {
+    names = Object.keys(attrs);
+    declared.set(attrs, names);
+  }
+  return names;
+}
 
 function objectLayout(attrs: { readonly [name: string]: TfType }): ObjectLayout {
   let layout = layouts.get(attrs);
   if (!layout) {
     // The order the library's `sortKeys` gave: JavaScript's default sort of the names.
     const names = Object.keys(attrs).sort();
+    const w = new Writer();
     const keys = names.map((name) => {
-      const w = new Writer();
+      const at = w.pos;
       w.str(name);
-      return w.bytes.slice(0, w.pos);
+      return w.bytes.slice(at, w.pos);
     });
     layout = { names, keys };
     layouts.set(attrs, layout);
@@ -466,34 +478,40 @@ function writeValue(w: Writer, value: TfValue | undefined, type: TfType, depth: 
     }
     throw MISMATCH;
   }
-  const [kind, arg] = type;
-  switch (kind) {
+  // Indexing rather than destructuring: this runs mostly in the interpreter, where `[a, b] = type` is an iterator.
+  switch (type[0]) {
     case 'list':
-    case 'set':
+    case 'set': {
       if (!Array.isArray(value)) throw MISMATCH;
+      const arg = type[1];
       w.arrayHead(value.length);
       for (let i = 0; i < value.length; i++) writeValue(w, value[i], arg, depth + 1);
       return;
-    case 'tuple':
+    }
+    case 'tuple': {
+      const arg = type[1];
       if (!Array.isArray(value) || value.length !== arg.length) throw MISMATCH;
       w.arrayHead(value.length);
       for (let i = 0; i < value.length; i++) writeValue(w, value[i], arg[i]!, depth + 1);
       return;
+    }
     case 'map': {
       if (!isMap(value)) throw MISMATCH;
+      const arg = type[1];
       const keys = Object.keys(value).sort();
       w.mapHead(keys.length);
-      for (const key of keys) {
-        w.str(key);
-        writeValue(w, value[key], arg, depth + 1);
+      for (let i = 0; i < keys.length; i++) {
+        w.str(keys[i]!);
+        writeValue(w, value[keys[i]!], arg, depth + 1);
       }
       return;
     }
     case 'object': {
       if (!isMap(value)) throw MISMATCH;
+      const arg = type[1];
       const { names, keys } = objectLayout(arg);
       let present = 0;
-      for (const name of names) if (has(value, name)) present++;
+      for (let i = 0; i < names.length; i++) if (has(value, names[i]!)) present++;
       // An attribute the type does not have.
       if (present !== Object.keys(value).length) throw MISMATCH;
       w.mapHead(names.length);
@@ -509,17 +527,21 @@ function writeValue(w: Writer, value: TfValue | undefined, type: TfType, depth: 
 }
 
 /**
- * {@link fromRaw} for msgpack without keeping the path: the same checks and
- * the same result, throwing {@link MISMATCH} (or the error of a malformed
- * number or dynamic type) where fromRaw throws its error.
+ * {@link fromRaw} without keeping the path: the same checks, conversions and
+ * result, throwing {@link MISMATCH} (or the error of a malformed number or
+ * dynamic type) where fromRaw throws its error.
  */
-function fromMsgpackRaw(raw: unknown, type: TfType): TfValue {
+function fromRawFast(raw: unknown, type: TfType, form: 'msgpack' | 'json'): TfValue {
   if (raw === null || raw === undefined) return null;
-  if (isUnknown(raw)) return Unknown.value;
+  if (isUnknown(raw)) {
+    if (form === 'json') throw MISMATCH;
+    return Unknown.value;
+  }
   if (typeof type === 'string') {
     switch (type) {
       case 'string':
         if (typeof raw === 'string') return raw;
+        if (form === 'json' && (typeof raw === 'number' || typeof raw === 'boolean')) return String(raw);
         break;
       case 'number':
         if (typeof raw === 'number') return raw;
@@ -527,47 +549,54 @@ function fromMsgpackRaw(raw: unknown, type: TfType): TfValue {
         break;
       case 'bool':
         if (typeof raw === 'boolean') return raw;
+        if (form === 'json' && (raw === 'true' || raw === 'false')) return raw === 'true';
         break;
       case 'dynamic':
-        return fromRawDynamic(raw, [], 'msgpack');
+        return fromRawDynamic(raw, [], form);
     }
     throw MISMATCH;
   }
-  const [kind, arg] = type;
-  switch (kind) {
+  switch (type[0]) {
     case 'list':
     case 'set': {
       if (!Array.isArray(raw)) break;
+      const arg = type[1];
       const out = new Array<TfValue>(raw.length);
-      for (let i = 0; i < raw.length; i++) out[i] = fromMsgpackRaw(raw[i], arg);
+      for (let i = 0; i < raw.length; i++) out[i] = fromRawFast(raw[i], arg, form);
       return out;
     }
     case 'tuple': {
+      const arg = type[1];
       if (!Array.isArray(raw) || raw.length !== arg.length) break;
       const out = new Array<TfValue>(raw.length);
-      for (let i = 0; i < raw.length; i++) out[i] = fromMsgpackRaw(raw[i], arg[i]!);
+      for (let i = 0; i < raw.length; i++) out[i] = fromRawFast(raw[i], arg[i]!, form);
       return out;
     }
     case 'map': {
       if (!isMap(raw)) break;
+      const arg = type[1];
       const out: { [k: string]: TfValue } = {};
-      for (const key of Object.keys(raw)) defineOwn(out, key, fromMsgpackRaw(raw[key], arg));
+      const keys = Object.keys(raw);
+      for (let i = 0; i < keys.length; i++) defineOwn(out, keys[i]!, fromRawFast(raw[keys[i]!], arg, form));
       return out;
     }
     case 'object': {
       if (!isMap(raw)) break;
+      const arg = type[1];
       const out: { [k: string]: TfValue } = {};
       let present = 0;
-      for (const name of Object.keys(arg)) {
+      const names = objectNames(arg);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
         if (has(raw, name)) {
           present++;
-          defineOwn(out, name, fromMsgpackRaw(raw[name], arg[name]!));
+          defineOwn(out, name, fromRawFast(raw[name], arg[name]!, form));
         } else {
           defineOwn(out, name, null);
         }
       }
-      // An attribute the type does not have.
-      if (present !== Object.keys(raw).length) break;
+      // An attribute the type does not have: an error in msgpack, dropped from stored JSON.
+      if (form === 'msgpack' && present !== Object.keys(raw).length) break;
       return out;
     }
   }
@@ -586,7 +615,7 @@ export function decodeMsgpack(bytes: Uint8Array, type: TfType): TfValue {
     throw new CodecError(`malformed msgpack: ${(err as Error).message}`);
   }
   try {
-    return fromMsgpackRaw(raw, type);
+    return fromRawFast(raw, type, 'msgpack');
   } catch {
     // Not a value of `type`: the general path says where.
     return fromRaw(raw, type, [], 'msgpack');
@@ -632,7 +661,12 @@ export function decodeJsonValue(json: string | Uint8Array, type: TfType): TfValu
   } catch (err) {
     throw new CodecError(`malformed JSON: ${(err as Error).message}`);
   }
-  return fromRaw(raw, type, [], 'json');
+  try {
+    return fromRawFast(raw, type, 'json');
+  } catch {
+    // Not a value of `type`: the general path says where.
+    return fromRaw(raw, type, [], 'json');
+  }
 }
 
 /** Encodes a value of `type` in Terraform's JSON encoding (as in a state file). */

@@ -7,7 +7,7 @@
  */
 import * as fc from 'fast-check';
 import { encode, ExtensionCodec } from '@msgpack/msgpack';
-import { CodecError, decodeMsgpack, encodeMsgpack, inferType, typeToJson, type TfType, type TfValue, Unknown, isUnknown } from '../../src/tfplugin';
+import { CodecError, decodeJsonValue, decodeMsgpack, encodeJsonValue, encodeMsgpack, inferType, typeToJson, type TfType, type TfValue, Unknown, isUnknown } from '../../src/tfplugin';
 
 /** Attribute names and map keys, among them the awkward ones: integer-like, prototype names, non-ASCII. */
 const key = fc.oneof(
@@ -207,5 +207,40 @@ describe('msgpack codec: values that do not fit give the general path\'s error',
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('JSON codec (stored state): the fast reading gives what the general one gave', () => {
+  const known = (v: TfValue): boolean => !/\\ud[89a-f]/i.test(JSON.stringify(v)) && !containsUnknown(v);
+  function containsUnknown(v: TfValue): boolean {
+    if (isUnknown(v)) return true;
+    if (Array.isArray(v)) return v.some(containsUnknown);
+    if (v !== null && typeof v === 'object') return Object.values(v).some(containsUnknown);
+    return false;
+  }
+
+  test('state written as JSON reads back as the value (every attribute present)', () => {
+    fc.assert(
+      fc.property(typed, ({ type, value }) => {
+        fc.pre(known(value) && !JSON.stringify(value).includes('Infinity') && !hasInfinity(value));
+        expect(decodeJsonValue(encodeJsonValue(value, type), type)).toEqual(complete(value, type));
+      }),
+      { numRuns: 500 },
+    );
+  });
+  function hasInfinity(v: TfValue): boolean {
+    if (typeof v === 'number') return !Number.isFinite(v);
+    if (Array.isArray(v)) return v.some(hasInfinity);
+    if (v !== null && typeof v === 'object' && !isUnknown(v)) return Object.values(v).some(hasInfinity);
+    return false;
+  }
+
+  test('conversions, dropped attributes and errors with their paths', () => {
+    const type: TfType = ['object', { id: 'string', on: 'bool', n: 'number', tags: ['map', 'string'] }];
+    expect(decodeJsonValue('{"id":5,"on":"false","n":"2.5","gone":1,"tags":{"__proto__":"x"}}', type)).toEqual(
+      JSON.parse('{"id":"5","on":false,"n":2.5,"tags":{"__proto__":"x"}}'),
+    );
+    expect(() => decodeJsonValue('{"id":"a","tags":{"k":[1]}}', type)).toThrow(new CodecError('expected string, got an array', ['tags', { key: 'k' }]));
+    expect(() => decodeJsonValue('{"n":"x"}', type)).toThrow(new CodecError('expected a number, got string "x"', ['n']));
   });
 });
