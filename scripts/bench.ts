@@ -29,7 +29,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cleanUp, cleanUpOnSignals, median, progress, tempDir } from './bench/common';
+import { cleanUp, cleanUpOnSignals, isStopping, median, progress, tempDir } from './bench/common';
 import { startCountingProxy } from './bench/proxy';
 import { benchReads, type RouteReads } from './bench/reads';
 import { formatReport, type Row } from './bench/report';
@@ -247,9 +247,11 @@ async function main(): Promise<number> {
   const results: BenchResults = {};
   const failures: Failure[] = [];
   const attempt = async (part: string, fn: () => Promise<void>): Promise<void> => {
+    if (isStopping()) return;
     try {
       await fn();
     } catch (e) {
+      if (isStopping()) return; // interrupted: the signal handler reports and exits
       failures.push({ part, error: e instanceof Error ? e.message : String(e) });
       progress(`${part} failed: ${e instanceof Error ? e.message : String(e)}`);
     }

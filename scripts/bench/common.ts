@@ -35,6 +35,13 @@ type Cleanup = () => void | Promise<void>;
 const cleanups: Cleanup[] = [];
 const children = new Set<ChildProcess>();
 
+let stopping = false;
+
+/** True once clean-up began (Ctrl-C, SIGTERM, the end): nothing new may start. */
+export function isStopping(): boolean {
+  return stopping;
+}
+
 /** Registers a clean-up; they run last first, once, from {@link cleanUp}. */
 export function onCleanup(fn: Cleanup): void {
   cleanups.push(fn);
@@ -42,6 +49,7 @@ export function onCleanup(fn: Cleanup): void {
 
 /** A new temporary folder, removed at clean-up. */
 export function tempDir(prefix: string): string {
+  if (stopping) throw new Error('not making a temporary folder: the bench is stopping');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `appreg-bench-${prefix}-`));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
@@ -62,6 +70,8 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
 
 /** Spawns a child that clean-up stops if it still runs then. */
 export function spawnTracked(cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess {
+  // After a signal the interrupted part may go on for a moment: it must not start what no one would stop.
+  if (stopping) throw new Error(`not starting ${path.basename(cmd)}: the bench is stopping`);
   const child = spawn(cmd, [...args], opts);
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -109,6 +119,7 @@ let cleaning: Promise<void> | undefined;
 
 /** Stops every tracked child and runs the clean-ups, last registered first. Safe to call twice. */
 export function cleanUp(): Promise<void> {
+  stopping = true;
   cleaning ??= (async () => {
     // The children's own children too (the providers of a Terraform stopped mid-run), should they outlive their parent.
     const strays = [...children].flatMap((c) => (c.pid !== undefined ? descendants(c.pid) : []));
@@ -120,7 +131,8 @@ export function cleanUp(): Promise<void> {
         // gone already, as it should be
       }
     }
-    for (const fn of cleanups.reverse()) {
+    // Taken one by one, so that one registered meanwhile (a part finishing its start) runs too.
+    for (let fn = cleanups.pop(); fn; fn = cleanups.pop()) {
       try {
         await fn();
       } catch (e) {
