@@ -25,7 +25,11 @@ const root = path.resolve(__dirname, '..', '..');
 
 /** Options of {@link measureStartup}. */
 export interface StartupOptions {
-  /** Provider executables to start (a shell wrapper like bin/, or the release executable). */
+  /**
+   * Provider executables to start: a shell wrapper like bin/, the release
+   * executable, or a release zip (its one executable is unpacked into a
+   * temporary folder first, as Terraform does).
+   */
   executables: string[];
   /** Timed runs of each, after one untimed warm-up round. Default 15. */
   runs?: number;
@@ -152,13 +156,20 @@ export async function measureStartup(opts: StartupOptions): Promise<StartupResul
 
   const baseline: Sample[] = [];
   const samples: Sample[][] = opts.executables.map(() => []);
-  for (let round = -1; round < runs; round++) {
-    const b = await time(process.execPath, ['-e', ''], env, 'exit');
-    if (round >= 0) baseline.push(b);
-    for (const [i, exe] of opts.executables.entries()) {
-      const s = await time(exe, [], env, 'line');
-      if (round >= 0) samples[i]!.push(s);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-bench-'));
+  try {
+    const executables: string[] = [];
+    for (const exe of opts.executables) executables.push(exe.endsWith('.zip') ? await unpackReleaseZip(exe, fs.mkdtempSync(path.join(tmp, 'exe-'))) : exe);
+    for (let round = -1; round < runs; round++) {
+      const b = await time(process.execPath, ['-e', ''], env, 'exit');
+      if (round >= 0) baseline.push(b);
+      for (const [i, exe] of executables.entries()) {
+        const s = await time(exe, [], env, 'line');
+        if (round >= 0) samples[i]!.push(s);
+      }
     }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 
   const baselineMs = median(baseline.map((s) => s.ms));
@@ -248,15 +259,7 @@ async function main(): Promise<void> {
     const zip = releaseZip();
     if (zip) targets.push(zip);
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'appreg-bench-'));
-  try {
-    const names = targets.map((t) => path.relative(root, t));
-    const executables: string[] = [];
-    for (const t of targets) executables.push(t.endsWith('.zip') ? await unpackReleaseZip(t, fs.mkdtempSync(path.join(tmp, 'exe-'))) : t);
-    process.stdout.write(formatStartup(await measureStartup({ executables, runs, names })));
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  process.stdout.write(formatStartup(await measureStartup({ executables: targets, runs })));
 }
 
 if (require.main === module) {
