@@ -27,8 +27,13 @@ const MAX_DEPTH = 512;
 class Reader {
   private pos = 0;
   private readonly view: DataView;
+  private readonly bytes: Uint8Array;
 
-  constructor(private readonly bytes: Uint8Array, private readonly extension: ExtensionDecoder) {
+  constructor(bytes: Uint8Array, private readonly extension: ExtensionDecoder) {
+    // A plain view of the same memory: gRPC hands over Buffers, and every
+    // subarray of a Buffer (one per string) goes through Buffer's own
+    // constructor, which cost more than decoding the string.
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
