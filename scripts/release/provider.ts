@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yazl from 'yazl';
-import { DEFERRED_ASSET, DEFERRED_CACHE_ASSET, deferredEntrySource, mainScriptPlugin, type SplitState, wrapDeferred } from './startup-split';
+import { checkOverlap, DEFERRED_ASSET, DEFERRED_CACHE_ASSET, deferredEntrySource, mainScriptPlugin, type SplitState, wrapDeferred } from './startup-split';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../../src/tfplugin/handshake';
 import { findAppregRoot, manifestName, providerExecutableName, providerZipName, sha256File, sha256SumsName, terraformPlatform } from './names';
 
@@ -219,6 +219,7 @@ async function bundleProvider(repoRoot: string, entry: string, work: string): Pr
   if (native.length > 0) {
     throw new Error(`the provider bundle includes native code, which a single executable cannot load: ${[...new Set(native)].join(', ')}`);
   }
+  checkOverlap(Object.keys(mainResult.metafile!.inputs), Object.keys(deferredResult.metafile!.inputs));
   const deferred = path.join(work, DEFERRED_ASSET);
   fs.writeFileSync(deferred, wrapDeferred(fs.readFileSync(deferredRaw, 'utf8')));
   for (const file of [main, deferred]) {

@@ -28,6 +28,30 @@ export const DEFERRED_IMPORTS: readonly DeferredImport[] = [
   { importer: 'dist/src/tfplugin/proto.js', specifier: 'protobufjs/light' },
 ];
 
+/**
+ * Modules allowed in both bundles. Such a module runs once per bundle, with
+ * a copy of its state each: harmless for constants, wrong for a registry, a
+ * cache or a class checked with `instanceof`. Anything else in both fails
+ * the build (see {@link checkOverlap}).
+ */
+export const SHARED_STATELESS: readonly string[] = ['dist/src/schema/address.js'];
+
+/**
+ * Fails when a module other than {@link SHARED_STATELESS} is in both
+ * bundles, naming it and what to do. `main` and `deferred` are the inputs of
+ * each build (esbuild's metafile keys, relative to the checkout).
+ */
+export function checkOverlap(main: Iterable<string>, deferred: Iterable<string>): void {
+  const inMain = new Set(main);
+  const both = [...deferred].filter((m) => inMain.has(m) && !SHARED_STATELESS.includes(m));
+  if (both.length > 0) {
+    throw new Error(
+      `these modules are in both the provider's start-up bundle and its deferred bundle, so they would run twice with separate state: ${both.join(', ')}. ` +
+        'Import them on one side only, or, if they hold no state, add them to SHARED_STATELESS in scripts/release/startup-split.ts',
+    );
+  }
+}
+
 /** SEA asset names of the deferred bundle and of its V8 code cache. */
 export const DEFERRED_ASSET = 'deferred.js';
 export const DEFERRED_CACHE_ASSET = 'deferred.cache';
