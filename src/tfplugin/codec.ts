@@ -36,9 +36,11 @@ type Msgpack = typeof import('@msgpack/msgpack');
 let msgpack: { lib: Msgpack; codec: ExtensionCodecT } | undefined;
 
 /**
- * The encoder, loaded on first use so that a provider start does not pay for
- * it before the handshake. Decoding is ours (msgpack-decode.ts): the
- * library's decoder refuses the map key `__proto__`, which Terraform may send.
+ * The library encoder, loaded only when {@link encodeMsgpackGeneral} runs: a
+ * value that does not fit its type, whose error it reports as it always has.
+ * Values that fit are written by {@link writeValue}, byte for byte the same.
+ * Decoding is ours (msgpack-decode.ts): the library's decoder refuses the map
+ * key `__proto__`, which Terraform may send.
  */
 function lib(): { lib: Msgpack; codec: ExtensionCodecT } {
   if (!msgpack) {
