@@ -4,6 +4,8 @@
  * operator commands' programmatic API: tenant `bench` with OAuth on, group
  * `bench` and a group_admin token for it.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { adminGroupAdd, adminInit, adminTokenCreate } from '../../src/server/admin';
 import { onCleanup, progress, ROOT, spawnTracked, stopChild } from './common';
@@ -30,29 +32,44 @@ export async function startBenchService(db: string): Promise<BenchService> {
   const { group_id: groupId } = await adminGroupAdd(db, { tenant: 'bench', name: 'bench' });
   const { token } = await adminTokenCreate(db, { tenant: 'bench', role: 'group_admin', group: 'bench' });
 
+  // The service logs a JSON line per request on stderr, written synchronously. Into a pipe this
+  // busy process reads (it also runs autocannon), a full pipe would stall the service; a file is
+  // what a deployment's log collector amounts to. Kept beside the database, so removed with it.
+  const logFile = `${db.startsWith('postgres') ? path.join(os.tmpdir(), `appreg-bench-serve-${process.pid}-${Date.now()}`) : db}.log`;
+  const logFd = fs.openSync(logFile, 'w', 0o600);
   const child = spawnTracked(
     path.join(ROOT, 'bin', 'appreg'),
     ['serve', '--db', db, '--host', '127.0.0.1', '--port', '0', '--rate-limit', '0'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, APPREG_DB: '' } },
+    { stdio: ['ignore', 'ignore', logFd], env: { ...process.env, APPREG_DB: '' } },
   );
-  const stop = (): Promise<void> => stopChild(child, 10_000);
+  fs.closeSync(logFd);
+  const stop = async (): Promise<void> => {
+    await stopChild(child, 10_000);
+    fs.rmSync(logFile, { force: true });
+  };
   onCleanup(stop);
-  let log = '';
+  const readLog = (): string => {
+    try {
+      return fs.readFileSync(logFile, 'utf8').slice(0, 64 * 1024);
+    } catch {
+      return '';
+    }
+  };
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`appreg serve did not listen within ${LISTEN_TIMEOUT_MS / 1000} s:\n${log}`)), LISTEN_TIMEOUT_MS);
-    child.stderr!.on('data', (d: Buffer) => {
-      // Only the start is kept: the log is read for the listening line and for errors.
-      if (log.length < 64 * 1024) log += d.toString();
-      const m = /listening on (http:\/\/[^\s"]+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
+    let exited = false;
     child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`appreg serve exited ${code} before listening:\n${log}`));
+      exited = true;
+      reject(new Error(`appreg serve exited ${code} before listening:\n${readLog()}`));
     });
+    const started = Date.now();
+    const poll = (): void => {
+      if (exited) return;
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(readLog());
+      if (m) return resolve(m[1]!);
+      if (Date.now() - started > LISTEN_TIMEOUT_MS) return reject(new Error(`appreg serve did not listen within ${LISTEN_TIMEOUT_MS / 1000} s:\n${readLog()}`));
+      setTimeout(poll, 25);
+    };
+    poll();
   });
   const res = await fetch(`${url}/v1/tenant/oauth-settings`, {
     method: 'PUT',
