@@ -206,6 +206,17 @@ describe('provider executable over the plugin protocol', () => {
     await expect(p.read('appreg_group', { name: 'nope', id: null })).rejects.toThrow(/"billing"/);
   });
 
+  it('reads afresh after each ConfigureProvider: a provider serving several commands (debug mode) sees a hand edit', async () => {
+    const made = (await p.apply(CLIENT, null, clientConfig({ name: 'Edited By Hand Later' }))).newState as Obj;
+    // This read lists the group's apps; the list serves the rest of this configuration.
+    expect(((await p.refresh(CLIENT, made)).newState as Obj).description).toBeNull();
+    await api.updateApp(made.id as string, { description: 'edited by hand' });
+    // Terraform configures the provider at the start of every command: the next command reads the edit.
+    await p.configure({ endpoint: null, token: null });
+    expect(((await p.refresh(CLIENT, made)).newState as Obj).description).toBe('edited by hand');
+    await p.destroy(CLIENT, made);
+  });
+
   it('never writes a secret or the token to its log', () => {
     expect(p.stderr()).not.toContain(svc.adminToken);
     expect(p.stderr()).not.toMatch(/client_secret"?\s*[:=]\s*"[^"(]/);
