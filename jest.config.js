@@ -21,6 +21,8 @@ const path = require('node:path');
 const ACCEPTANCE = [
   // cdktf apps; their tests run them with Terraform.
   'examples/**/*.test.ts',
+  // The bench's verdicts; its modules start PostgreSQL and Terraform (the test itself does not).
+  'test/bench/**/*.test.ts',
   'test/bindings/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/demo/**/*.test.ts',

@@ -169,8 +169,8 @@ async function terraformParts(args: BenchArgs, provider: ProviderUnderTest, resu
   await svc.stop();
 }
 
-/** The table rows of the results. */
-function rows(r: BenchResults): Row[] {
+/** The table rows of `r`, each with its goal and whether it is met. */
+export function benchRows(r: BenchResults): Row[] {
   const out: Row[] = [];
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
   const timed = (work: string, appregMs: number, baselineMs: number, max: number): Row => ({
@@ -294,9 +294,9 @@ async function main(): Promise<number> {
   }
   const label = provider?.label;
   const seconds = Math.round((Date.now() - started) / 1000);
-  process.stdout.write(formatReport({ title: `appreg bench, N = ${args.n}, ${seconds} s on ${machine}`, rows: rows(results), details: details(results, label), failures }));
+  process.stdout.write(formatReport({ title: `appreg bench, N = ${args.n}, ${seconds} s on ${machine}`, rows: benchRows(results), details: details(results, label), failures }));
   if (args.json) {
-    fs.writeFileSync(args.json, `${JSON.stringify({ n: args.n, machine, provider: label, seconds, results, rows: rows(results), failures }, null, 2)}\n`);
+    fs.writeFileSync(args.json, `${JSON.stringify({ n: args.n, machine, provider: label, seconds, results, rows: benchRows(results), failures }, null, 2)}\n`);
   }
   return failures.length === 0 ? 0 : 1;
 }
