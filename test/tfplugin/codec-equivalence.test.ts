@@ -9,6 +9,9 @@ import * as fc from 'fast-check';
 import { encode, ExtensionCodec } from '@msgpack/msgpack';
 import { CodecError, decodeJsonValue, decodeMsgpack, encodeJsonValue, encodeMsgpack, inferType, typeToJson, type TfType, type TfValue, Unknown, isUnknown } from '../../src/tfplugin';
 
+// Hundreds of generated values per property: seconds on a busy CI machine, past jest's default of 5.
+jest.setTimeout(60_000);
+
 /** Attribute names and map keys, among them the awkward ones: integer-like, prototype names, non-ASCII. */
 const key = fc.oneof(
   fc.constantFrom('a', 'b', 'id', 'name', '9', '10', '__proto__', 'constructor', 'toString', 'é', 'a b', ''),
