@@ -4,7 +4,19 @@
  */
 import type { Command } from 'commander';
 // The admin module only, not the HTTP service: operator commands start faster without Fastify.
-import { adminGroupAdd, adminGroupList, adminInit, adminTenantSet, adminTokenCreate, adminTokenList, adminTokenRevoke } from '../server/admin';
+import {
+  adminGroupAdd,
+  adminGroupList,
+  adminInit,
+  adminTenantSet,
+  adminTokenCreate,
+  adminTokenList,
+  adminTokenRevoke,
+  adminUserAdd,
+  adminUserList,
+  adminUserRemove,
+  AdminError,
+} from '../server/admin';
 import type { Role } from '../rules';
 
 const DB_HELP = 'SQLite file, or a postgres:// URL (env APPREG_DB)';
@@ -22,7 +34,7 @@ function parseBool(flag: string, v: string): boolean {
 
 /** Registers `admin` and its subcommands on the program. */
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('operator commands: tenants, groups, tokens');
+  const admin = program.command('admin').description('operator commands: tenants, groups, tokens, people');
 
   admin
     .command('init')
@@ -110,4 +122,60 @@ export function registerAdmin(program: Command): void {
     .action(async (o: { db: string; tenant: string; sso: string }) => {
       print(await adminTenantSet(o.db, { tenant: o.tenant, sso: parseBool('--sso', o.sso) }));
     });
+
+  const user = admin.command('user').description('people, who sign in to the registered apps');
+  const collect = (v: string, all: string[]): string[] => [...all, v];
+  user
+    .command('add')
+    .description('add a person and print {"user_id"}; the password is read from standard input (one line), never from an argument')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--username <username>', 'what the person types at sign-in (unique in the tenant, whatever the case)')
+    .option('--member <group>', 'a group the person belongs to, read-only (repeatable)', collect, [])
+    .option('--admin-of <group>', 'a group the person administers, with group_admin rights (repeatable)', collect, [])
+    .option('--security-admin', 'the person has tenant_security_admin rights', false)
+    .action(async (o: { db: string; tenant: string; username: string; member: string[]; adminOf: string[]; securityAdmin: boolean }) => {
+      const password = await readPassword();
+      print(await adminUserAdd(o.db, { tenant: o.tenant, username: o.username, password, member: o.member, adminOf: o.adminOf, securityAdmin: o.securityAdmin }));
+    });
+  user
+    .command('list')
+    .description('print {"users":[{id,username,security_admin,groups:[{id,name,role}],created_at}]}; never a password or its hash')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .action(async (o: { db: string; tenant: string }) => {
+      print(await adminUserList(o.db, { tenant: o.tenant }));
+    });
+  user
+    .command('remove')
+    .description('remove a person and print {"removed"} with their id')
+    .option('--db <db>', DB_HELP, DEFAULT_DB)
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--username <username>', 'the person to remove (any case)')
+    .action(async (o: { db: string; tenant: string; username: string }) => {
+      print(await adminUserRemove(o.db, { tenant: o.tenant, username: o.username }));
+    });
+}
+
+/**
+ * The password from standard input: its first line, without the line break
+ * (`printf '%s' pw |`, `echo pw |` and a here-string all work). Not from an
+ * argument or the environment, where other users' `ps` and shell history see it.
+ */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw new AdminError('give the password on standard input, e.g. `read -rs PW && printf "%s\\n" "$PW" | appreg admin user add ...`');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    // Far above the longest password: a stray file piped in is refused, not read whole.
+    if (size > 64 * 1024) throw new AdminError('standard input is too long for a password');
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  const line = text.split(/\r?\n/)[0] ?? '';
+  if (line === '') throw new AdminError('no password on standard input; give it as one line');
+  return line;
 }

@@ -6,6 +6,7 @@
 import { ROLES, type Role } from '../rules';
 import { operator, recordAudit } from './audit';
 import { hashCredential, newId, newToken } from './crypto';
+import { hashPassword, passwordProblem } from './passwords';
 import { groupJson, now, settingsJson, type Tenant } from './model';
 import { type Database, openDatabase, type SqlExecutor, type Transaction } from './storage/database';
 import {
@@ -21,6 +22,12 @@ import {
   getToken,
   type TokenRecord,
   updateTenantSettings,
+  deleteUser,
+  getUserLogin,
+  insertUser,
+  listUsers,
+  type GroupRole,
+  type UserRecord,
 } from './storage/repo';
 
 /** An operator mistake (unknown tenant, duplicate name, ...): the CLI prints the message and exits 1. */
@@ -322,6 +329,117 @@ export async function adminTokenRevoke(db: string, o: { tenant: string; id: stri
         after: state(at),
       });
       return { revoked: before.id };
+    }),
+  );
+}
+
+// ---- people -----------------------------------------------------------------
+
+/** Usernames: what a person types at sign-in, so nothing that could be mistaken or hidden. */
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/** A person as `appreg admin user list` prints it: never the password or its hash. */
+export interface UserListEntry {
+  id: string;
+  username: string;
+  security_admin: boolean;
+  groups: Array<{ id: string; name: string; role: GroupRole }>;
+  created_at: string;
+}
+
+function userEntry(u: UserRecord): UserListEntry {
+  // Field by field, so nothing is added to the output by accident.
+  return { id: u.id, username: u.username, security_admin: u.security_admin, groups: u.groups.map((g) => ({ id: g.id, name: g.name, role: g.role })), created_at: u.created_at };
+}
+
+/** The audit form of a person: who, with which rights; never the password. */
+function userAudit(u: { id: string; username: string; security_admin: boolean; groups: ReadonlyArray<{ id: string; role: GroupRole }> }): object {
+  return { user_id: u.id, username: u.username, security_admin: u.security_admin, groups: u.groups.map((g) => ({ group_id: g.id, role: g.role })) };
+}
+
+/**
+ * Adds a person to a tenant. `member` and `adminOf` are group NAMES; a group
+ * in both is an admin group (an admin is a member). The password is stored
+ * only as a scrypt hash; it is never printed, logged or audited.
+ */
+export async function adminUserAdd(
+  db: string,
+  o: { tenant: string; username: string; password: string; member?: readonly string[]; adminOf?: readonly string[]; securityAdmin?: boolean },
+): Promise<{ user_id: string }> {
+  if (!USERNAME.test(o.username)) {
+    throw new AdminError(
+      `username must be 1 to 64 characters: letters, digits, ".", "_", "@" and "-", starting with a letter or digit (got ${JSON.stringify(o.username)})`,
+    );
+  }
+  const problem = passwordProblem(o.password);
+  if (problem !== undefined) throw new AdminError(`${problem}; give it on standard input`);
+  // Hashed before the transaction: it takes tens of milliseconds, and holds no lock meanwhile.
+  const passwordHash = await hashPassword(o.password);
+  const roles = new Map<string, GroupRole>();
+  for (const name of o.member ?? []) roles.set(name, 'member');
+  for (const name of o.adminOf ?? []) roles.set(name, 'admin');
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      const tenant = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(tenant.id);
+      const groups: Array<{ id: string; name: string; role: GroupRole }> = [];
+      for (const [name, role] of roles) {
+        const g = await getGroupByName(tx, tenant.id, name);
+        if (!g) throw new AdminError(`tenant ${JSON.stringify(o.tenant)} has no group named ${JSON.stringify(name)}; "appreg admin group list" shows its groups`);
+        groups.push({ id: g.id, name: g.name, role });
+      }
+      const existing = await getUserLogin(tx, tenant.id, o.username);
+      if (existing) {
+        throw new AdminError(`tenant ${JSON.stringify(o.tenant)} already has a person named ${JSON.stringify(existing.username)} (usernames are unique whatever their case)`);
+      }
+      const user = { id: newId('usr'), tenant_id: tenant.id, username: o.username, password_hash: passwordHash, security_admin: o.securityAdmin === true, created_at: now() };
+      await insertUser(tx, user, groups.map((g) => ({ group_id: g.id, role: g.role })));
+      await recordAudit(tx, {
+        tenant_id: tenant.id,
+        actor: operator('admin user add'),
+        action: 'user.create',
+        target_type: 'user',
+        target_id: user.id,
+        before: null,
+        after: userAudit({ ...user, groups }),
+      });
+      return { user_id: user.id };
+    }),
+  );
+}
+
+/** The people of one tenant, oldest first, with their groups and roles. */
+export async function adminUserList(db: string, o: { tenant: string }): Promise<{ users: UserListEntry[] }> {
+  return withDb(db, async (d) => {
+    const tenant = await tenantNamed(d, o.tenant);
+    return { users: (await listUsers(d, tenant.id)).map(userEntry) };
+  });
+}
+
+/** Removes a person (by username, any case) and their group memberships. */
+export async function adminUserRemove(db: string, o: { tenant: string; username: string }): Promise<{ removed: string }> {
+  return withDb(db, (d) =>
+    d.transaction(async (tx) => {
+      const tenant = await tenantNamed(tx, o.tenant);
+      await tx.orderWrites(tenant.id);
+      const login = await getUserLogin(tx, tenant.id, o.username);
+      const before = login && (await listUsers(tx, tenant.id)).find((u) => u.id === login.id);
+      if (!login || !before) {
+        throw new AdminError(`tenant ${JSON.stringify(o.tenant)} has no person named ${JSON.stringify(o.username)}; "appreg admin user list" shows them`);
+      }
+      if (!(await deleteUser(tx, tenant.id, login.id))) {
+        throw new AdminError(`${JSON.stringify(o.username)} was removed by someone else just now; nothing changed`);
+      }
+      await recordAudit(tx, {
+        tenant_id: tenant.id,
+        actor: operator('admin user remove'),
+        action: 'user.delete',
+        target_type: 'user',
+        target_id: login.id,
+        before: userAudit(before),
+        after: null,
+      });
+      return { removed: login.id };
     }),
   );
 }

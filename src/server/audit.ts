@@ -25,7 +25,7 @@ export interface Change {
   actor: AuditActor;
   /** `<object>.<verb>`, e.g. `app.create`, `consent.delete`. */
   action: string;
-  target_type: 'tenant' | 'group' | 'token' | 'app' | 'consent';
+  target_type: 'tenant' | 'group' | 'token' | 'app' | 'consent' | 'user';
   target_id: string;
   before: object | null;
   after: object | null;
@@ -35,7 +35,7 @@ export interface Change {
  * Keys that must never reach the audit log. The JSON forms that callers pass
  * do not have them; this is the second line of defence.
  */
-const SECRET_KEYS = new Set(['client_secret', 'secret', 'secret_hash', 'token', 'token_hash', 'authorization']);
+const SECRET_KEYS = new Set(['client_secret', 'secret', 'secret_hash', 'token', 'token_hash', 'authorization', 'password', 'password_hash']);
 
 function scrub(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(scrub);

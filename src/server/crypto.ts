@@ -26,7 +26,7 @@ function base32(bytes: Buffer): string {
 }
 
 /** Prefixes of the service's opaque ids. */
-export type IdPrefix = 'ten' | 'grp' | 'app' | 'tok' | 'evt';
+export type IdPrefix = 'ten' | 'grp' | 'app' | 'tok' | 'evt' | 'usr';
 
 /** A new opaque id such as `app_0f3k...` (26 base32 characters, 130 random bits). */
 export function newId(prefix: IdPrefix): string {

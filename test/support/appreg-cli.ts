@@ -48,12 +48,16 @@ export function ensureCliBuilt(): Promise<void> {
   });
 }
 
-/** Runs `bin/appreg <args>` in the checkout and resolves with how it ended (never rejects). */
-export function runAppreg(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<AppregRun> {
+/**
+ * Runs `bin/appreg <args>` in the checkout and resolves with how it ended (never rejects).
+ * `input` is written to its standard input, which is then closed (closed at once without it).
+ */
+export function runAppreg(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<AppregRun> {
   return new Promise((resolve) => {
-    execFile(APPREG_BIN, args, { cwd: ROOT, timeout: 60_000, ...(opts.env ? { env: opts.env } : {}) }, (err, stdout, stderr) => {
+    const child = execFile(APPREG_BIN, args, { cwd: ROOT, timeout: 60_000, ...(opts.env ? { env: opts.env } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdin?.end(opts.input ?? '');
   });
 }

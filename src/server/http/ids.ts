@@ -38,7 +38,7 @@ export const QUERY_ID_PARAMS: Readonly<Record<string, IdPrefix>> = Object.freeze
 });
 
 /** How the 404 and 422 messages name an object of each id kind. */
-const KIND_NAMES: Record<IdPrefix, string> = { ten: 'Tenant', grp: 'Group', app: 'App', tok: 'Token', evt: 'Event' };
+const KIND_NAMES: Record<IdPrefix, string> = { ten: 'Tenant', grp: 'Group', app: 'App', tok: 'Token', evt: 'Event', usr: 'Person' };
 
 /** Longest piece of a refused value echoed back: enough to recognise it, never kilobytes. */
 const ECHO_LIMIT = 64;

@@ -112,6 +112,31 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
   ALTER TABLE tokens ADD COLUMN revoked_at TEXT
   `,
+  // 4: people of a tenant (`appreg admin user ...`), who will sign in to the
+  // registered apps. username_key is the username in lower case: usernames are
+  // unique per tenant whatever their case, and sign-in finds them that way.
+  // password_hash is scrypt with its parameters (see passwords.ts). A person's
+  // groups carry a role: 'admin' (group_admin rights) or 'member' (read only).
+  `
+  CREATE TABLE users (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    security_admin INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (tenant_id, username_key)
+  );
+  CREATE TABLE user_groups (
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    group_id TEXT NOT NULL REFERENCES app_groups(id),
+    role TEXT NOT NULL,
+    PRIMARY KEY (user_id, group_id)
+  );
+  CREATE INDEX user_groups_group ON user_groups (group_id)
+  `,
 ];
 
 /** Splits a migration into statements; none of ours contains a `;` inside a literal. */

@@ -624,3 +624,87 @@ export async function getServerKey(x: SqlExecutor, name: string): Promise<string
 export async function insertServerKey(x: SqlExecutor, name: string, material: string, at: string): Promise<void> {
   await x.run('INSERT INTO server_keys (name, material, created_at) VALUES (?, ?, ?)', [name, material, at]);
 }
+
+// ---- people -----------------------------------------------------------------
+
+/** A person's role in one group: `admin` has group_admin rights there, `member` reads. */
+export type GroupRole = 'admin' | 'member';
+
+/** A person of a tenant, without the password hash (see {@link getUserLogin}). */
+export interface UserRecord {
+  id: string;
+  tenant_id: string;
+  username: string;
+  security_admin: boolean;
+  created_at: string;
+  /** Groups in the order they were created, with the person's role in each. */
+  groups: Array<{ id: string; name: string; role: GroupRole }>;
+}
+
+/** The key usernames are unique by, and found by at sign-in: the username in lower case. */
+export function usernameKey(username: string): string {
+  return username.normalize('NFC').toLowerCase();
+}
+
+/** Stores a new person and their groups. */
+export async function insertUser(
+  x: Transaction,
+  u: { id: string; tenant_id: string; username: string; password_hash: string; security_admin: boolean; created_at: string },
+  groups: ReadonlyArray<{ group_id: string; role: GroupRole }>,
+): Promise<void> {
+  requireOrdered(x, u.tenant_id, 'users');
+  await x.run(
+    'INSERT INTO users (id, tenant_id, username, username_key, password_hash, security_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    [u.id, u.tenant_id, u.username, usernameKey(u.username), u.password_hash, u.security_admin, u.created_at],
+  );
+  for (const g of groups) {
+    await x.run('INSERT INTO user_groups (user_id, group_id, role) VALUES (?, ?, ?)', [u.id, g.group_id, g.role]);
+  }
+}
+
+/** The people of a tenant, oldest first, each with their groups. */
+export async function listUsers(x: SqlExecutor, tenantId: string): Promise<UserRecord[]> {
+  const users = await x.all<Row>(
+    'SELECT id, tenant_id, username, security_admin, created_at FROM users WHERE tenant_id = ? ORDER BY seq',
+    [tenantId],
+  );
+  const memberships = await x.all<Row>(
+    'SELECT ug.user_id, ug.role, g.id, g.name FROM user_groups ug JOIN users u ON u.id = ug.user_id ' +
+      'JOIN app_groups g ON g.id = ug.group_id WHERE u.tenant_id = ? ORDER BY g.seq',
+    [tenantId],
+  );
+  const byUser = new Map<string, UserRecord['groups']>();
+  for (const m of memberships) {
+    const list = byUser.get(str(m.user_id)) ?? [];
+    list.push({ id: str(m.id), name: str(m.name), role: str(m.role) as GroupRole });
+    byUser.set(str(m.user_id), list);
+  }
+  return users.map((u) => ({
+    id: str(u.id),
+    tenant_id: str(u.tenant_id),
+    username: str(u.username),
+    security_admin: bool(u.security_admin),
+    created_at: str(u.created_at),
+    groups: byUser.get(str(u.id)) ?? [],
+  }));
+}
+
+/** A person by username (any case), with the password hash: for sign-in and operator commands only. */
+export async function getUserLogin(
+  x: SqlExecutor,
+  tenantId: string,
+  username: string,
+): Promise<{ id: string; username: string; password_hash: string } | undefined> {
+  const r = await x.get<Row>('SELECT id, username, password_hash FROM users WHERE tenant_id = ? AND username_key = ?', [
+    tenantId,
+    usernameKey(username),
+  ]);
+  return r ? { id: str(r.id), username: str(r.username), password_hash: str(r.password_hash) } : undefined;
+}
+
+/** Deletes a person and their group memberships. @returns whether a row was deleted */
+export async function deleteUser(x: Transaction, tenantId: string, id: string): Promise<boolean> {
+  // Memberships first: the cascade needs SQLite's foreign keys on, and this does not depend on it.
+  await x.run('DELETE FROM user_groups WHERE user_id = ?', [id]);
+  return (await x.run('DELETE FROM users WHERE tenant_id = ? AND id = ?', [tenantId, id])) === 1;
+}
