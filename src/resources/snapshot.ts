@@ -98,7 +98,8 @@ export class ReadSnapshot {
    * gone (or no longer visible to this token).
    */
   async app(groupId: string, id: string): Promise<App | null> {
-    if (!this.#touchedApps.has(id)) {
+    // A state without its group (damaged by hand) has no list to look in: the GET still works.
+    if (isGroupId(groupId) && !this.#touchedApps.has(id)) {
       const listed = await this.#apps.find(groupId, id);
       if (listed !== undefined) return listed;
     }
@@ -107,7 +108,7 @@ export class ReadSnapshot {
 
   /** The consent of group `groupId` to app `appId`, or null when there is none. */
   async consent(groupId: string, appId: string): Promise<Consent | null> {
-    if (!this.#touchedApps.has(appId) && !this.#touchedConsents.has(consentKey(groupId, appId))) {
+    if (isGroupId(groupId) && !this.#touchedApps.has(appId) && !this.#touchedConsents.has(consentKey(groupId, appId))) {
       const listed = await this.#consents.find(groupId, consentKey(groupId, appId));
       if (listed !== undefined) return listed;
     }
@@ -135,6 +136,10 @@ export class ReadSnapshot {
   touchedConsent(groupId: string, appId: string): void {
     this.#touchedConsents.add(consentKey(groupId, appId));
   }
+}
+
+function isGroupId(groupId: unknown): groupId is string {
+  return typeof groupId === 'string' && groupId !== '';
 }
 
 function consentKey(groupId: string, appId: string): string {

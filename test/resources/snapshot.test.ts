@@ -110,6 +110,11 @@ describe('ReadSnapshot (batched refresh)', () => {
     expect(read.calls).toEqual([`GET /v1/apps?group_id=${unknownGroup}&limit=${SNAPSHOT_PAGE_SIZE}`, `GET /v1/apps/${apps[3]!.id}`]);
     expect(read.value?.id).toBe(apps[3]!.id);
 
+    // A state without its group (edited by hand) is read with a GET alone.
+    const noGroup = await counted(() => snapshot.app('', apps[3]!.id));
+    expect(noGroup.calls).toEqual([`GET /v1/apps/${apps[3]!.id}`]);
+    expect(noGroup.value?.id).toBe(apps[3]!.id);
+
     const revoked = new AppregClient({ endpoint: proxy.url, token: 'appreg_not_a_token' });
     const bad = new ReadSnapshot(revoked);
     await expect(bad.app(svc.groups.platform!, apps[3]!.id)).rejects.toBeInstanceOf(UnauthorizedError);
