@@ -290,6 +290,17 @@ export class ProviderHarness {
     return this.stderrText;
   }
 
+  /**
+   * Stderr once it matches `pattern`, or as it is after `timeoutMs`. A log line
+   * written before an RPC's answer can still arrive after it: the answer and
+   * the stderr pipe are separate streams.
+   */
+  async stderrMatching(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(this.stderrText) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.stderrText;
+  }
+
   /** What the provider wrote to stdout after the handshake line. */
   stdout(): string {
     return this.stdoutRest;

@@ -116,7 +116,8 @@ test('an exception in the provider is an error diagnostic, and the provider keep
   const [d] = (err as DiagnosticsError).diagnostics;
   expect(d).toMatchObject({ severity: 'error', summary: 'Internal error in the provider' });
   expect(d.detail).toMatch(/PlanResourceChange for toy_thing failed: toy exploded while planning/);
-  expect(h.stderr()).toMatch(/\[ERROR\] toy: PlanResourceChange toy_thing failed: Error: toy exploded/);
+  const logged = /\[ERROR\] toy: PlanResourceChange toy_thing failed: Error: toy exploded/;
+  expect(await h.stderrMatching(logged)).toMatch(logged);
   expect(await h.health()).toEqual({ status: 'SERVING' });
 });
 
