@@ -20,6 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { generateSelfSignedCert } from '../src/tfplugin/certs';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../src/tfplugin/handshake';
+import { median } from './bench/common';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -128,11 +129,6 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv, until: 'exit'
     });
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * Starts each executable `runs` times the way Terraform does (magic cookie,

@@ -44,16 +44,8 @@ class GroupListing<T> {
    * list does not hold it (or cannot be listed with this token).
    */
   async find(groupId: string, key: string): Promise<T | undefined> {
-    let loading = this.#byGroup.get(groupId);
-    if (loading === undefined) {
-      loading = this.load(groupId);
-      this.#byGroup.set(groupId, loading);
-      // A failed walk is not kept: a later read tries again (each waiting read reports the error).
-      loading.catch(() => {
-        if (this.#byGroup.get(groupId) === loading) this.#byGroup.delete(groupId);
-      });
-    }
-    return (await loading)?.get(key);
+    // A failed walk is not kept: a later read tries again (each waiting read reports the error).
+    return (await once(this.#byGroup, groupId, () => this.load(groupId)))?.get(key);
   }
 
   private async load(groupId: string): Promise<Map<string, T> | undefined> {

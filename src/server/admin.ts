@@ -423,7 +423,7 @@ export async function adminUserRemove(db: string, o: { tenant: string; username:
       const tenant = await tenantNamed(tx, o.tenant);
       await tx.orderWrites(tenant.id);
       const login = await getUserLogin(tx, tenant.id, o.username);
-      const before = login && (await listUsers(tx, tenant.id)).find((u) => u.id === login.id);
+      const before = login && (await listUsers(tx, tenant.id, login.id))[0];
       if (!login || !before) {
         throw new AdminError(`tenant ${JSON.stringify(o.tenant)} has no person named ${JSON.stringify(o.username)}; "appreg admin user list" shows them`);
       }

@@ -662,16 +662,18 @@ export async function insertUser(
   }
 }
 
-/** The people of a tenant, oldest first, each with their groups. */
-export async function listUsers(x: SqlExecutor, tenantId: string): Promise<UserRecord[]> {
+/** The people of a tenant, oldest first, each with their groups; only person `onlyId` when given. */
+export async function listUsers(x: SqlExecutor, tenantId: string, onlyId?: string): Promise<UserRecord[]> {
+  const only = onlyId === undefined ? '' : ' AND u.id = ?';
+  const params: SqlValue[] = onlyId === undefined ? [tenantId] : [tenantId, onlyId];
   const users = await x.all<Row>(
-    'SELECT id, tenant_id, username, security_admin, created_at FROM users WHERE tenant_id = ? ORDER BY seq',
-    [tenantId],
+    `SELECT u.id, u.tenant_id, u.username, u.security_admin, u.created_at FROM users u WHERE u.tenant_id = ?${only} ORDER BY u.seq`,
+    params,
   );
   const memberships = await x.all<Row>(
     'SELECT ug.user_id, ug.role, g.id, g.name FROM user_groups ug JOIN users u ON u.id = ug.user_id ' +
-      'JOIN app_groups g ON g.id = ug.group_id WHERE u.tenant_id = ? ORDER BY g.seq',
-    [tenantId],
+      `JOIN app_groups g ON g.id = ug.group_id WHERE u.tenant_id = ?${only} ORDER BY g.seq`,
+    params,
   );
   const byUser = new Map<string, UserRecord['groups']>();
   for (const m of memberships) {
