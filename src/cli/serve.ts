@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 // Modules without dependencies: `--help` and other commands do not load the service.
 import { checkRateLimit, DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_RATE_LIMIT } from '../server/http/ratelimit';
+import { checkIssuer } from '../server/oidc/mount';
 import {
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
@@ -75,6 +76,8 @@ interface ServeFlags {
   headersTimeout?: string;
   keepAliveTimeout?: string;
   shutdownTimeout?: string;
+  issuer?: string;
+  signIn: boolean;
 }
 
 /** Registers `serve` on the program. */
@@ -112,12 +115,20 @@ export function registerServe(program: Command): void {
       '--shutdown-timeout <s>',
       `seconds a stop waits for requests in flight before closing their connections, 0 is at once (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000})`,
     )
+    .option(
+      '--issuer <url>',
+      'the OpenID Connect issuer: the origin apps and people reach this service at, e.g. https://login.example.com ' +
+        '(default http://<host>:<port>; env APPREG_ISSUER)',
+      process.env.APPREG_ISSUER,
+    )
+    .option('--no-sign-in', 'do not serve the OpenID Connect provider and its sign-in screens (the /v1 API only)')
     .action(async (o: ServeFlags) => {
       // Every flag is checked before anything starts, so a typo names its flag and nothing is left half-open.
       const port = parsePort(o.port);
       const rateLimit = parseRate(o.rateLimit);
       const authFailureLimit = parseAuthFailureLimit(o.authFailureLimit);
       const timeouts = parseTimeouts(o);
+      if (o.issuer !== undefined) checkIssuer(o.issuer);
       // Loaded here, not at the top, so that other commands do not pay for loading the service.
       const { startService } = await import('../server/service');
       const service = await startService({
@@ -131,6 +142,7 @@ export function registerServe(program: Command): void {
         headersTimeoutMs: timeouts.headersMs,
         keepAliveTimeoutMs: timeouts.keepAliveMs,
         shutdownTimeoutMs: timeouts.shutdownMs,
+        signIn: o.signIn ? { ...(o.issuer !== undefined ? { issuer: o.issuer } : {}) } : false,
       });
       let stopping = false;
       const stop = (signal: NodeJS.Signals): void => {

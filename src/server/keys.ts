@@ -8,7 +8,7 @@
  * about to do (so a retry from a new process is recognised), which makes
  * them guessable, and the Idempotency-Key alone must not open a replay.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type JsonWebKey, randomBytes } from 'node:crypto';
 import { now } from './model';
 import type { Database } from './storage/database';
 import { getServerKey, insertServerKey } from './storage/repo';
@@ -16,13 +16,35 @@ import { getServerKey, insertServerKey } from './storage/repo';
 /** Name of the replay sealing key in `server_keys`. */
 export const REPLAY_KEY = 'idempotency-replay-v1';
 
+/** The OpenID Connect provider's signing keys (a JWKS of private keys, JSON) in `server_keys`. */
+export const OIDC_SIGNING_KEYS = 'oidc-signing-jwks-v1';
+
+/** The key that signs the OpenID Connect provider's cookies in `server_keys`. */
+export const OIDC_COOKIE_KEY = 'oidc-cookie-v1';
+
+/**
+ * A new signing key set: RS256 (what OpenID Connect clients expect by
+ * default) and ES256, as private JWKs with key ids.
+ */
+export function makeSigningKeys(): string {
+  const jwk = (k: ReturnType<typeof generateKeyPairSync>['privateKey'], alg: string): JsonWebKey & { kid: string; alg: string; use: string } => ({
+    ...k.export({ format: 'jwk' }),
+    kid: randomBytes(12).toString('base64url'),
+    alg,
+    use: 'sig',
+  });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return JSON.stringify({ keys: [jwk(rsa.privateKey, 'RS256'), jwk(ec.privateKey, 'ES256')] });
+}
+
 const cache = new WeakMap<Database, Map<string, Promise<string>>>();
 
-async function loadOrMake(db: Database, name: string): Promise<string> {
+async function loadOrMake(db: Database, name: string, make: () => string): Promise<string> {
   const existing = await getServerKey(db, name);
   if (existing !== undefined) return existing;
   try {
-    await insertServerKey(db, name, randomBytes(32).toString('base64'), now());
+    await insertServerKey(db, name, make(), now());
   } catch (err) {
     // Another instance made it at the same moment; theirs is the one.
     if (!db.dialect.isUniqueViolation(err)) throw err;
@@ -33,10 +55,12 @@ async function loadOrMake(db: Database, name: string): Promise<string> {
 }
 
 /**
- * The key `name` of this database, made (256 random bits) on first use.
+ * The key `name` of this database, made on first use by `make` (by default
+ * 256 random bits, base64); when two instances make it at once, both end up
+ * with the one stored first.
  * Read once per process: a key is never changed once made.
  */
-export function serverKey(db: Database, name: string): Promise<string> {
+export function serverKey(db: Database, name: string, make: () => string = () => randomBytes(32).toString('base64')): Promise<string> {
   let keys = cache.get(db);
   if (!keys) {
     keys = new Map();
@@ -44,7 +68,7 @@ export function serverKey(db: Database, name: string): Promise<string> {
   }
   let key = keys.get(name);
   if (!key) {
-    key = loadOrMake(db, name);
+    key = loadOrMake(db, name, make);
     // A failed read (database down) must not stick: the next request tries again.
     key.catch(() => keys!.delete(name));
     keys.set(name, key);

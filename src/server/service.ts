@@ -4,6 +4,10 @@
  * a grace period, then close the database.
  */
 import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { personTokenResolver } from './oidc/access';
+import { checkIssuer, DISCOVERY_PATH, OIDC_PREFIX, type SignIn } from './oidc/mount';
 import { openDatabase } from './storage/database';
 import { buildServer } from './http/server';
 import { checkRateLimit, DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_RATE_LIMIT } from './http/ratelimit';
@@ -55,6 +59,16 @@ export interface ServiceOptions {
   shutdownTimeoutMs?: number;
   /** Where JSON log lines go; default stderr; false for no log (tests that do not look at it). */
   log?: NodeJS.WritableStream | false;
+  /**
+   * Also be the OpenID Connect provider of the registered apps (oidc/provider.ts):
+   * discovery, `/oauth/...` and the sign-in screens. `appreg serve` turns it
+   * on; off by default here, since it loads `oidc-provider`, an ES module that
+   * some hosts of this library (jest 29) cannot load.
+   */
+  signIn?: boolean | {
+    /** The issuer: an origin such as `https://login.example.com`; default the service's own URL. */
+    issuer?: string;
+  };
 }
 
 /** A service that is listening. */
@@ -79,6 +93,43 @@ export {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 };
 
+/** The host of an address as it goes in a URL (IPv6 in brackets). */
+function urlHost(addr: AddressInfo): string {
+  return addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+}
+
+/**
+ * Puts the OpenID Connect provider in front of Fastify: its paths go to
+ * oidc-provider (a Koa app) with the request untouched (its own body
+ * parsing, cookies and redirects), everything else to the service's routes.
+ * The server's timeouts and connection handling apply to both.
+ */
+function mountSignIn(app: FastifyInstance, ready: Promise<SignIn>): void {
+  const server = app.server;
+  const routes = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  let provider: SignIn | undefined;
+  let unavailable = false;
+  ready.then((p) => (provider = p), () => (unavailable = true));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const oidcPath = path === DISCOVERY_PATH || path.startsWith(OIDC_PREFIX);
+    if (!oidcPath) {
+      for (const route of routes) route.call(server, req, res);
+      return;
+    }
+    const started = Date.now();
+    // One log line per request, like the service's: the path only, never the query (codes, user codes).
+    res.on('finish', () => app.log.info({ method: req.method, path, status: res.statusCode, ms: Date.now() - started, oidc: true }, 'request'));
+    if (provider !== undefined) return provider.handle(req, res);
+    if (unavailable) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('Sign-in is not available.');
+      return;
+    }
+    ready.then((p) => p.handle(req, res), () => res.writeHead(503, { 'retry-after': '1' }).end('Sign-in is not available.'));
+  });
+}
+
 /** Starts the registration service. */
 export async function startService(opts: ServiceOptions): Promise<RunningService> {
   // Every option is checked before the database is opened: a typo fails at once, with nothing to clean up.
@@ -94,8 +145,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     ...(opts.keepAliveTimeoutMs !== undefined ? { keepAliveMs: opts.keepAliveTimeoutMs } : {}),
     ...(opts.shutdownTimeoutMs !== undefined ? { shutdownMs: opts.shutdownTimeoutMs } : {}),
   });
+  const signIn = opts.signIn === undefined || opts.signIn === false ? undefined : opts.signIn === true ? {} : opts.signIn;
+  // A bad issuer fails before anything opens, like every other option.
+  const configuredIssuer = signIn?.issuer === undefined ? undefined : checkIssuer(signIn.issuer);
   const db = await openDatabase(opts.db);
   let app;
+  let addr: AddressInfo;
   try {
     app = await buildServer({
       db,
@@ -104,20 +159,41 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       authFailureLimitLoopback: opts.authFailureLimitLoopback === true,
       timeouts,
       log: opts.log ?? process.stderr,
+      personTokens: personTokenResolver(db),
     });
+    // The provider needs the issuer, which by default is the address we are about to get
+    // (port 0): requests for it that arrive before it is built wait for it.
+    let made: (s: SignIn) => void = () => undefined;
+    let failed: (err: unknown) => void = () => undefined;
+    const ready = new Promise<SignIn>((resolve, reject) => {
+      made = resolve;
+      failed = reject;
+    });
+    if (signIn !== undefined) mountSignIn(app, ready);
     const host = opts.host ?? '127.0.0.1';
     await app.listen({
       host,
       port: opts.port ?? 0,
       listenTextResolver: (address) => `appreg serve listening on ${address}`,
     });
+    addr = app.server.address() as AddressInfo;
+    if (signIn !== undefined) {
+      const { createSignIn } = await import('./oidc/provider');
+      const issuer = configuredIssuer ?? `http://${urlHost(addr)}:${addr.port}`;
+      try {
+        made(await createSignIn({ db, issuer, log: app.log }));
+      } catch (err) {
+        failed(err);
+        throw err;
+      }
+      app.log.info({ issuer }, `OpenID Connect provider at ${issuer}/.well-known/openid-configuration`);
+    }
   } catch (err) {
     await app?.close().catch(() => undefined);
     await db.close();
     throw err;
   }
-  const addr = app.server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const hostForUrl = urlHost(addr);
   let closing: Promise<void> | undefined;
   const server = app;
   return {

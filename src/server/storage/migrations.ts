@@ -137,6 +137,42 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX user_groups_group ON user_groups (group_id)
   `,
+  // 5: the OpenID Connect provider's state (oidc/store.ts). oidc_store keeps
+  // what oidc-provider asks its adapter to keep: sessions, interactions,
+  // grants, authorization and device codes, access and refresh tokens. Keys
+  // are SHA-256 hashes of the ids (a token's id is the token), and each
+  // payload is sealed with a key derived from the id (and, for lookups by
+  // session uid or device user code, another copy sealed with that), so the
+  // table alone gives nothing to sign in or call the API with. expires_at is
+  // epoch seconds. oidc_grants remembers that a person allowed an app
+  // ("asked once per person and app"); deleting the app or the person deletes it.
+  `
+  CREATE TABLE oidc_store (
+    kind TEXT NOT NULL,
+    id_hash TEXT NOT NULL,
+    uid_hash TEXT,
+    user_code_hash TEXT,
+    grant_id TEXT,
+    sealed TEXT NOT NULL,
+    sealed_by_uid TEXT,
+    sealed_by_user_code TEXT,
+    consumed_at BIGINT,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (kind, id_hash)
+  );
+  CREATE INDEX oidc_store_uid ON oidc_store (uid_hash);
+  CREATE INDEX oidc_store_user_code ON oidc_store (user_code_hash);
+  CREATE INDEX oidc_store_grant ON oidc_store (grant_id);
+  CREATE INDEX oidc_store_expires ON oidc_store (expires_at);
+  CREATE TABLE oidc_grants (
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, app_id)
+  );
+  CREATE INDEX oidc_grants_app ON oidc_grants (app_id)
+  `,
 ];
 
 /** Splits a migration into statements; none of ours contains a `;` inside a literal. */
