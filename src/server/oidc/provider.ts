@@ -426,12 +426,14 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
       const app = await signInAppByClientId(db, client.clientId);
       if (app === undefined) return;
       const at = ctx.oidc.entities.AccessToken as { accountId?: string; expiration?: number } | undefined;
-      const issued = ['AccessToken', 'RefreshToken', 'IdToken'].filter((k) => (ctx.oidc.entities as Record<string, unknown>)[k] !== undefined);
+      // What the answer carries (its names only): the token endpoint has set its body by now.
+      const body = (ctx.body ?? {}) as Record<string, unknown>;
+      const issued = ['access_token', 'refresh_token', 'id_token'].filter((k) => typeof body[k] === 'string');
       const accountId = at?.accountId ?? (ctx.oidc.entities.Account as { accountId?: string } | undefined)?.accountId;
       audit(app.tenant_id, signInActor(app.client_id, accountId), 'token.issue', app.id, {
         client_id: app.client_id,
         grant_type: ctx.oidc.params?.grant_type ?? null,
-        issued: issued.map((k) => k.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()),
+        issued,
         access_token_expires_in: ACCESS_TOKEN_TTL_S,
       });
     })().catch((err: unknown) => log.error({ err }, 'could not audit a token'));
