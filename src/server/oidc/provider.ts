@@ -20,7 +20,7 @@
  *
  * Paths: `/.well-known/openid-configuration` and everything under `/oauth/`.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type * as OidcModule from 'oidc-provider';
@@ -32,7 +32,8 @@ import type { AuditActor } from '../model';
 import { now } from '../model';
 import { hashPassword, verifyPassword } from '../passwords';
 import { tenantTransaction, type Database } from '../storage/database';
-import { getUserLogin } from '../storage/repo';
+import { getUserLogin, usernameKey } from '../storage/repo';
+import { RateLimiter } from '../http/ratelimit';
 import { allowedBefore, mayUseApp, rememberAllowed, type SignInApp, signInAppByClientId, signInPerson } from './apps';
 import {
   consentPage,
@@ -48,6 +49,9 @@ import { OidcStore } from './store';
 
 /** How long an access token lives: DOMAIN.md says at most 10 minutes. */
 export const ACCESS_TOKEN_TTL_S = 600;
+/** Failed sign-ins a username may have per minute before it must wait (per process). */
+export const LOGIN_FAILURES_PER_MINUTE = 10;
+
 /** A refresh token: two weeks, rotated on every use. */
 export const REFRESH_TOKEN_TTL_S = 14 * 24 * 3600;
 
@@ -134,7 +138,7 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
 }
 
 /** Origins of an app's callback URLs: where a form post may be redirected after sign-in. */
-function callbackOrigins(app: SignInApp | undefined): string[] {
+function callbackOrigins(app: Pick<SignInApp, 'callback_urls'> | undefined): string[] {
   if (app === undefined) return [];
   const out = new Set<string>();
   for (const u of app.callback_urls) {
@@ -171,6 +175,9 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
   const jwks = JSON.parse(jwksText) as { keys: Configuration['jwks'] extends infer J ? J extends { keys: infer K } ? K : never : never };
   const oidc = await loadOidcProvider(log);
   const { default: Provider, errors, interactionPolicy } = oidc;
+
+  /** Failed sign-ins per username (of a tenant), per process: {@link LOGIN_FAILURES_PER_MINUTE} a minute. */
+  const loginFailures = new RateLimiter(LOGIN_FAILURES_PER_MINUTE, () => Date.now(), 60_000);
 
   /** A hash no password matches (random), verified against for unknown usernames. */
   const decoyHash = hashPassword(randomBytes(24).toString('base64url'));
@@ -459,7 +466,12 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
   // The screens: sign-in and consent, under /oauth/interaction/<uid>.
   provider.use(async (ctx, next) => {
     const m = INTERACTION_PATH.exec(ctx.path);
-    if (m === null) return next();
+    if (m === null) {
+      await next();
+      // Koa's context type does not know oidc-provider adds `oidc` to it (optional at this point).
+      secureHtml(ctx as unknown as KoaContextWithOIDC);
+      return;
+    }
     const [, uid, step] = m;
     let details;
     try {
@@ -509,10 +521,27 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
       }
       const username = (form.get('username') ?? '').trim();
       const password = form.get('password') ?? '';
+      // Password guessing: failures are counted per username typed (whether or not it exists, so the
+      // limit tells nothing) and the username is locked for a while once over the limit.
+      const guessKey = `${app.tenant_id}\0${usernameKey(username)}`;
+      const blocked = loginFailures.peek(guessKey);
+      if (!blocked.allowed) {
+        ctx.status = 429;
+        ctx.set({ ...headers, 'retry-after': String(blocked.retryAfterSeconds) });
+        ctx.body = signInPage({
+          action: `${action}/login`,
+          csrf,
+          appName: app.name,
+          username,
+          error: `Too many failed sign-ins for this username. Wait ${blocked.retryAfterSeconds} seconds and try again.`,
+        });
+        return;
+      }
       const found = username === '' || username.length > 64 ? undefined : await getUserLogin(db, app.tenant_id, username);
       // Verify even when nobody has that username, so the answer takes as long either way.
       const ok = (await verifyPassword(password, found?.password_hash ?? (await decoyHash))) && found !== undefined;
       if (found === undefined || !ok) {
+        loginFailures.take(guessKey);
         audit(app.tenant_id, signInActor(app.client_id, found?.id), 'signin.refuse', app.id, {
           client_id: app.client_id,
           error: 'wrong_credentials',
@@ -597,6 +626,27 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
     ctx.set(headers);
     ctx.body = errorPage({ title: 'Sign-in cannot continue', message: 'This step of the sign-in is not supported. Start again from the app.' });
   });
+
+  /**
+   * Pages oidc-provider makes itself get the screens' headers too. The device
+   * page reached through `verification_uri_complete` (a self-submitting form)
+   * becomes our Code page with the code filled in, so it needs no script;
+   * the `form_post` response mode keeps its script, allowed by its hash.
+   */
+  function secureHtml(ctx: KoaContextWithOIDC): void {
+    if (ctx.response.get('content-security-policy') !== '' || typeof ctx.body !== 'string' || !ctx.response.is('html')) return;
+    const userCode = ctx.query.user_code;
+    if (ctx.method === 'GET' && ctx.path === ROUTES.code_verification && typeof userCode === 'string') {
+      const xsrf = formField(ctx.body, 'xsrf');
+      ctx.set(screenHeaders());
+      ctx.body = deviceCodePage({ action: ROUTES.code_verification, xsrf, code: userCode });
+      return;
+    }
+    const scripts = [...ctx.body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((s) => createHash('sha256').update(s[1]!, 'utf8').digest('base64'));
+    const client = ctx.oidc?.client;
+    const targets = client === undefined ? [] : callbackOrigins({ callback_urls: [...(client.redirectUris ?? [])] });
+    ctx.set(screenHeaders(targets, scripts));
+  }
 
   const callback = provider.callback();
   const forwardedProto = issuerUrl.protocol.slice(0, -1);

@@ -6,7 +6,7 @@
  * find them. Every page is one form; every control is inside it and
  * labelled.
  *
- * Pages carry no script at all, and a Content-Security-Policy that allows
+ * Our pages carry no script at all, and a Content-Security-Policy that allows
  * only their own stylesheet (by hash), forms posted to this service (and
  * the redirects that follow a sign-in to the app's callback origins), and
  * no framing (clickjacking on a sign-in form).
@@ -38,22 +38,27 @@ const CSS_HASH = createHash('sha256').update(CSS, 'utf8').digest('base64');
  * form post may end up at after redirects (browsers check form-action on
  * every redirect): the apps' callback origins on sign-in and consent pages.
  */
-export function contentSecurityPolicy(formTargets: readonly string[] = []): string {
+export function contentSecurityPolicy(formTargets: readonly string[] = [], scriptHashes: readonly string[] = []): string {
   const targets = [...new Set(formTargets.filter((o) => /^https?:\/\/[^\s;,']+$/.test(o)))];
   return [
     "default-src 'none'",
     `style-src 'sha256-${CSS_HASH}'`,
+    ...(scriptHashes.length > 0 ? [`script-src ${scriptHashes.map((h) => `'sha256-${h}'`).join(' ')}`] : []),
     `form-action 'self'${targets.map((t) => ` ${t}`).join('')}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
 }
 
-/** Headers every screen is sent with. */
-export function screenHeaders(formTargets: readonly string[] = []): Record<string, string> {
+/**
+ * Headers every screen is sent with. `scriptHashes` (base64 SHA-256) are for
+ * the few pages oidc-provider itself makes that submit a form by script
+ * (the `form_post` response mode): exactly those scripts may run.
+ */
+export function screenHeaders(formTargets: readonly string[] = [], scriptHashes: readonly string[] = []): Record<string, string> {
   return {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': contentSecurityPolicy(formTargets),
+    'content-security-policy': contentSecurityPolicy(formTargets, scriptHashes),
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
