@@ -44,6 +44,7 @@ describe('examples/organization-app: one owner group, two consenting groups, ten
       scope: 'organization',
       group_id: '${data.appreg_group.owner.id}',
       callback_urls: ['https://portal.example.com/oauth/callback', 'https://portal.example.com/oauth/silent-renew'],
+      grant_types: ['authorization_code', 'device_code'],
       require_pkce: true,
       depends_on: ['appreg_tenant_oauth_setting.tenant'],
     });
@@ -134,9 +135,11 @@ describe('examples/organization-app against a real service', () => {
             ],
             checks: [
               checkAttr('appreg_oauth_client.portal', 'scope', 'organization'),
+              checkAttr('appreg_oauth_client.portal', 'grant_types', ['authorization_code', 'device_code']),
               checkAttrSet('appreg_oauth_client.portal', 'client_secret'),
               async (s) => {
                 const id = s.str('appreg_oauth_client.portal', 'id');
+                await expect(api.getApp(id)).resolves.toMatchObject({ grant_types: ['authorization_code', 'device_code'] });
                 for (const group of ['billing', 'support']) {
                   expect(s.attr(`appreg_app_consent.consent_${group}`, 'id')).toBe(`${svc.groups[group]}/${id}`);
                   await expect(api.getConsent(svc.groups[group]!, id)).resolves.toMatchObject({ app_id: id });

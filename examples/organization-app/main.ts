@@ -1,7 +1,9 @@
 /**
  * An organization-scoped app: the platform group registers it once, other
- * groups consent to use it, and the tenant's OAuth switch is managed in the
- * same stack (OAuth must be on before the first app is registered).
+ * groups consent to use it (their people may then sign in to it), and the
+ * tenant's OAuth switch is managed in the same stack (OAuth must be on before
+ * the first app is registered). The app allows the code grant and the device
+ * grant.
  *
  * This is the app `cdktf.json` runs. Build and synthesize:
  * `npm run build && node dist/examples/organization-app/main.js` (writes
@@ -57,6 +59,9 @@ export class OrganizationAppStack extends TerraformStack {
       // Fixed at registration: changing scope later replaces the app (new client id and secret).
       scope: 'organization',
       callbackUrls: ['https://portal.example.com/oauth/callback', 'https://portal.example.com/oauth/silent-renew'],
+      // Sign-in in a browser (code with PKCE, and refresh tokens), and on devices without one
+      // (the device grant; not while the tenant uses single sign-on). `npm run demo` signs a person in with it.
+      grantTypes: ['authorization_code', 'device_code'],
       requirePkce: true,
       // Nothing in the app's attributes refers to the tenant setting, so Terraform would not
       // know to switch OAuth on first: registering while OAuth is off fails (409).

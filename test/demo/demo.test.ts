@@ -37,13 +37,51 @@ function readerEnv(dir: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * The demo's sign-in: the device shows the code and the URL, the person is of a consenting group,
+ * `/v1/me` answers for dana of billing; and nothing shaped like a token, secret or password is printed.
+ */
+function expectSignIn(out: string): void {
+  expect(out).toContain('A person signs in to the app through the device flow');
+  expect(out).toContain('that is what consent means');
+  // The user code and the verification URL are meant to be shown: the person types one into the other.
+  const service = /service listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+  expect(service).toBeDefined();
+  expect(out).toMatch(/^ {6}user code: [A-Z0-9]{4}-?[A-Z0-9]{4}$/m);
+  const verification = /^ {6}verification URL: (\S+)$/m.exec(out)?.[1];
+  expect(verification?.startsWith(`${service}/`)).toBe(true);
+  expect(out).toContain('sign-in: "Sign in" as dana');
+  expect(out).toContain('consent: "Allow"');
+  expect(out).toContain('the device is connected');
+  // GET /v1/me, printed as its JSON.
+  const me = /^ {6}(\{"user_id":.*\})$/m.exec(out)?.[1];
+  expect(me).toBeDefined();
+  expect(JSON.parse(me!)).toEqual({
+    user_id: expect.stringMatching(/^usr_/),
+    username: 'dana',
+    tenant_id: expect.stringMatching(/^ten_/),
+    groups: [{ id: expect.stringMatching(/^grp_/), name: 'billing', role: 'member' }],
+  });
+  // After the sign-in, before the end; the demo still ends well.
+  expect(out.indexOf('"username":"dana"')).toBeLessThan(out.indexOf('Demo complete.'));
+  expect(out).toContain('no token, secret or password appeared');
+  // The test cannot know the tokens; it knows their shapes. No value follows a token's or secret's name,
+  // no bearer token is shown, and no JWT (an ID token) appears anywhere.
+  const value = '\\s*[:=]?\\s*"?[A-Za-z0-9_~+/.-]{16,}';
+  for (const name of ['access[_ ]token', 'refresh[_ ]token', 'id[_ ]token', 'device[_ ]code', 'client[_ ]secret', 'password']) {
+    expect(out).not.toMatch(new RegExp(`${name}${value}`, 'i'));
+  }
+  expect(out).not.toMatch(/Bearer\s+[A-Za-z0-9_~+/.-]{16,}/);
+  expect(out).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./);
+}
+
 describe('npm run demo', () => {
   beforeAll(() => {
     requireTerraform();
     requireBuiltProvider();
   });
 
-  it('applies the organization-app example, finds the drift it caused, cleans up, and prints no secret', () => {
+  it('applies the organization-app example, finds the drift it caused, signs a person in through the device flow, cleans up, and prints no secret', () => {
     const { status, out, leftBehind } = runDemo(false);
     expect(leftBehind).toEqual([]);
     expect(out).not.toContain('Demo failed');
@@ -61,6 +99,7 @@ describe('npm run demo', () => {
     // The hint for the secret names no path in the folder that is gone; it says how to keep it.
     expect(out).not.toMatch(/-chdir=/);
     expect(out).toContain('APPREG_DEMO_KEEP=1 npm run demo');
+    expectSignIn(out);
   });
 
   it('with APPREG_DEMO_KEEP=1 keeps its folder, and the commands it prints at the end work when pasted', async () => {
@@ -70,6 +109,7 @@ describe('npm run demo', () => {
     expect(status).toBe(0);
     const work = /everything happens in (\S+)/.exec(out)?.[1];
     expect(work).toBeDefined();
+    expectSignIn(out);
     try {
       expect(fs.existsSync(work!)).toBe(true);
       const after = out.slice(out.indexOf('Demo complete.'));
