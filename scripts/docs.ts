@@ -675,6 +675,8 @@ const CHANGE_CONSENT = {
   auditor: 'no (403)',
 } as const;
 
+const ME_BY_TOKEN = "no (403): a service token describes no person; a person's access token from an app they signed in to gets 200";
+
 /**
  * Roles and a curl example of every operation, by `METHOD /path` as the
  * OpenAPI document writes it. The access cells come from src/server/authz.ts;
@@ -758,6 +760,15 @@ export const API_OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       auditor: 'yes, for any group (`group_id=` required)',
     },
     example: { query: [['group_id', '$GROUP_ID']], status: 200 },
+  },
+  'GET /v1/me': {
+    // Every token role is refused: the route is for a person's access token, which answers the example's 200.
+    access: {
+      tenant_security_admin: ME_BY_TOKEN,
+      group_admin: ME_BY_TOKEN,
+      auditor: ME_BY_TOKEN,
+    },
+    example: { status: 200 },
   },
 };
 

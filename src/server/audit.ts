@@ -9,8 +9,14 @@ import { now } from './model';
 import { insertAudit } from './storage/repo';
 import type { Transaction } from './storage/database';
 
-/** The audit actor of a token principal: its id and role, never its value. */
+/**
+ * The audit actor of a principal. A service token: its id and role, never
+ * its value. A person: who they are and the app (client id) they acted
+ * through; never the access token, nor its reference, which names a
+ * credential that expires within minutes and would only invite lookups.
+ */
 export function actorOf(p: Principal): AuditActor {
+  if (p.kind === 'person') return { type: 'person', user_id: p.user_id, username: p.username, client_id: p.client_id };
   return { type: 'token', token_id: p.token_id, role: p.role, group_id: p.group_id };
 }
 
@@ -35,7 +41,11 @@ export interface Change {
  * Keys that must never reach the audit log. The JSON forms that callers pass
  * do not have them; this is the second line of defence.
  */
-const SECRET_KEYS = new Set(['client_secret', 'secret', 'secret_hash', 'token', 'token_hash', 'authorization', 'password', 'password_hash']);
+const SECRET_KEYS = new Set([
+  'client_secret', 'secret', 'secret_hash', 'token', 'token_hash', 'authorization', 'password', 'password_hash',
+  // What a person's sign-in carries (the OpenID Connect provider audits sign-ins and tokens issued).
+  'access_token', 'refresh_token', 'id_token', 'authorization_code', 'code_verifier', 'device_code', 'user_code',
+]);
 
 function scrub(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(scrub);
@@ -51,7 +61,9 @@ export async function recordAudit(tx: Transaction, c: Change): Promise<void> {
     id: newId('evt'),
     tenant_id: c.tenant_id,
     at: now(),
-    actor: c.actor,
+    // The actor is scrubbed too: every actor type is built field by field
+    // (actorOf, operator), but one made elsewhere must not carry a credential either.
+    actor: scrub(c.actor) as AuditActor,
     action: c.action,
     target_type: c.target_type,
     target_id: c.target_id,

@@ -5,14 +5,61 @@
  */
 import type { GrantType, Role, Scope } from '../rules';
 
-/** Who is calling: resolved from a bearer token. */
-export interface Principal {
+/** A person's role in one group: `admin` has group_admin rights there, `member` reads. */
+export type GroupRole = 'admin' | 'member';
+
+/**
+ * A caller using a service token (`art_…`, `appreg admin token create`):
+ * its rights are its role.
+ */
+export interface TokenPrincipal {
+  kind: 'token';
+  /** The token's public id (`tok_…`), never its value. */
   token_id: string;
   tenant_id: string;
   role: Role;
   /** The group of a `group_admin`; null for the other roles. */
   group_id: string | null;
 }
+
+/** One group of a person, with the person's role in it. */
+export interface PersonGroup {
+  id: string;
+  name: string;
+  role: GroupRole;
+}
+
+/**
+ * A person calling with an access token that the OpenID Connect provider
+ * issued to an app on their behalf. Their rights are read from the database
+ * on every request (see http/auth.ts), never from the token, so a change of
+ * their groups applies to the next request.
+ */
+export interface PersonPrincipal {
+  kind: 'person';
+  /**
+   * The per-credential key every principal has, for the rate limiter and
+   * Idempotency-Key records: for a person, {@link token_ref}. Limits and
+   * replays stay per token, as they are for service tokens.
+   */
+  token_id: string;
+  /** The non-secret reference of the access token (`pat_…`); never the token. */
+  token_ref: string;
+  tenant_id: string;
+  /** The person (`usr_…`). */
+  user_id: string;
+  username: string;
+  /** The app the token was issued to (`app_…`), and its client id. */
+  app_id: string;
+  client_id: string;
+  /** `--security-admin`: the rights of a `tenant_security_admin`. */
+  security_admin: boolean;
+  /** The person's groups in the order the groups were created, with their role in each. */
+  groups: PersonGroup[];
+}
+
+/** Who is calling: resolved from a bearer token (see http/auth.ts). */
+export type Principal = TokenPrincipal | PersonPrincipal;
 
 /** A tenant and its OAuth settings. */
 export interface Tenant {
@@ -78,9 +125,16 @@ export interface AuditEvent {
   after: unknown;
 }
 
-/** Who made a change: a token (by id, never its value) or an operator command. */
+/**
+ * Who made a change: a service token (by id, never its value), a person
+ * through an app they signed in to (by id and the app's client id, never
+ * their access token), a sign-in to an app before anyone is known (the
+ * sign-in provider's refusals), or an operator command.
+ */
 export type AuditActor =
   | { type: 'token'; token_id: string; role: Role; group_id: string | null }
+  | { type: 'person'; user_id: string; username?: string; client_id: string }
+  | { type: 'sign-in'; client_id: string }
   | { type: 'operator'; command: string };
 
 /**

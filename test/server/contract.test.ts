@@ -53,6 +53,7 @@ describe.each(BACKENDS)('registration service on %s', (backend) => {
         'GET /v1/consents',
         'GET /v1/groups',
         'GET /v1/groups/{group_id}/consents/{app_id}',
+        'GET /v1/me',
         'GET /v1/tenant/oauth-settings',
         'PATCH /v1/apps/{id}',
         'POST /v1/apps/{id}/rotate-secret',

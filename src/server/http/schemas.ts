@@ -205,18 +205,35 @@ export const SettingsOut = z.object({
 export const AuditOut = z.object({
   id: z.string(),
   at: timestamp(),
+  // One object with every actor type's fields, optional, rather than a union: the response
+  // serializer keeps exactly the listed fields, and a field missing here would be dropped silently.
   actor: z.object({
-    type: z.enum(['token', 'operator']),
-    token_id: z.string().optional(),
-    role: z.enum(ROLES).optional(),
-    group_id: z.string().nullable().optional(),
-    command: z.string().optional(),
+    type: z.enum(['token', 'person', 'sign-in', 'operator']),
+    token_id: z.string().optional().describe('token: the token\'s id, never its value'),
+    role: z.enum(ROLES).optional().describe('token: its role'),
+    group_id: z.string().nullable().optional().describe('token: the group of a group_admin token'),
+    user_id: z.string().optional().describe('person: who, through an app they signed in to'),
+    username: z.string().optional().describe('person: their username'),
+    client_id: z.string().optional().describe('person: the client id of the app their access token was issued to; sign-in: of the app signed in to'),
+    command: z.string().optional().describe('operator: the appreg admin command'),
   }),
   action: z.string(),
   target_type: z.string(),
   target_id: z.string(),
   before: z.unknown().describe('the object before the change (null for creations); never a secret'),
   after: z.unknown().describe('the object after the change (null for deletions); never a secret'),
+});
+
+/** GET /v1/me: the person an access token was issued for, and their groups. */
+export const MeOut = z.object({
+  user_id: z.string(),
+  username: z.string(),
+  tenant_id: z.string(),
+  groups: z.array(z.object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(['admin', 'member']).describe('admin: group_admin rights in the group; member: read-only'),
+  })).describe('in the order the groups were created'),
 });
 
 /** A page of a list. */

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
+import type { PersonTokenResolver } from '../oidc/access';
 import type { Database } from '../storage/database';
 import { authenticate } from './auth';
 import { schemaOf } from './context';
@@ -16,6 +17,7 @@ import { clientAddressKey, DEFAULT_AUTH_FAILURE_LIMIT, isLoopbackAddress, RateLi
 import { appRoutes } from './routes/apps';
 import { consentRoutes } from './routes/consents';
 import { groupRoutes } from './routes/groups';
+import { meRoutes } from './routes/me';
 import { tenantRoutes } from './routes/tenant';
 import { HealthOut } from './schemas';
 import { checkingIntervalMs, resolveTimeouts, type Timeouts } from './timeouts';
@@ -36,6 +38,11 @@ export interface BuildOptions {
   timeouts?: Timeouts;
   /** Where JSON log lines go; false for none. */
   log: NodeJS.WritableStream | false;
+  /**
+   * Resolves people's access tokens (the OpenID Connect provider's). Without
+   * it, only service tokens (`art_…`) are accepted and any other bearer token is 401.
+   */
+  personTokens?: PersonTokenResolver;
 }
 
 /** Milliseconds in a minute: the period of the failed-authentication limit. */
@@ -235,7 +242,12 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     }
     let principal;
     try {
-      principal = await authenticate(opts.db, req.headers.authorization, (err) => req.log.warn({ err }, 'could not record the token\'s last use'));
+      principal = await authenticate(
+        opts.db,
+        req.headers.authorization,
+        (err) => req.log.warn({ err }, 'could not record the token\'s last use'),
+        opts.personTokens,
+      );
     } catch (err) {
       // Only failures count: a client that authenticates is never slowed by this.
       if (address !== undefined && err instanceof ProblemError && err.status === 401) authFailures.take(address);
@@ -266,7 +278,12 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
         path: req.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
-        ...(req.principal ? { tenant_id: req.principal.tenant_id, token_id: req.principal.token_id, role: req.principal.role } : {}),
+        ...(req.principal === null
+          ? {}
+          : req.principal.kind === 'person'
+            // A person's token_id is their access token's reference (pat_…), never the token.
+            ? { tenant_id: req.principal.tenant_id, token_id: req.principal.token_id, user_id: req.principal.user_id, client_id: req.principal.client_id }
+            : { tenant_id: req.principal.tenant_id, token_id: req.principal.token_id, role: req.principal.role }),
       },
       'request',
     );
@@ -328,5 +345,6 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   groupRoutes(app, deps);
   appRoutes(app, deps);
   consentRoutes(app, deps);
+  meRoutes(app, deps);
   return app;
 }

@@ -3,7 +3,7 @@
  * an executor, so the caller decides what runs in one transaction.
  */
 import type { GrantType, Role, Scope } from '../../rules';
-import type { App, AuditActor, AuditEvent, Consent, Group, Principal, Tenant } from '../model';
+import type { App, AuditActor, AuditEvent, Consent, Group, GroupRole, Tenant, TokenPrincipal } from '../model';
 import type { SqlExecutor, SqlValue, Transaction } from './database';
 
 type Row = Record<string, unknown>;
@@ -114,17 +114,25 @@ export async function insertGroup(x: Transaction, g: Omit<Group, 'seq'>): Promis
   ]);
 }
 
-/** A page of a tenant's groups, optionally only one group (a group admin's) or one name. */
+/**
+ * `column IN (?, ?, …)` for a non-empty list, or a condition that is never
+ * true for an empty one: `IN ()` is a syntax error on PostgreSQL (SQLite
+ * takes it), and an empty list here means "none", never "any".
+ */
+function inList(column: string, values: readonly string[], params: SqlValue[]): string {
+  if (values.length === 0) return '1 = 0';
+  params.push(...values);
+  return `${column} IN (${values.map(() => '?').join(', ')})`;
+}
+
+/** A page of a tenant's groups, optionally only some (those a group admin or a person may see) or one name. */
 export async function listGroups(
   x: SqlExecutor,
-  f: { tenantId: string; onlyId?: string; name?: string } & PageQuery,
+  f: { tenantId: string; onlyIds?: readonly string[]; name?: string } & PageQuery,
 ): Promise<Group[]> {
   const where = ['tenant_id = ?', 'seq > ?'];
   const params: SqlValue[] = [f.tenantId, f.after];
-  if (f.onlyId !== undefined) {
-    where.push('id = ?');
-    params.push(f.onlyId);
-  }
+  if (f.onlyIds !== undefined) where.push(inList('id', f.onlyIds, params));
   if (f.name !== undefined) {
     where.push('name = ?');
     params.push(f.name);
@@ -153,7 +161,7 @@ export async function insertToken(
 
 /** A token that authenticates a request, and when it last did (null: never). */
 export interface TokenAuth {
-  principal: Principal;
+  principal: TokenPrincipal;
   last_used_at: string | null;
 }
 
@@ -169,7 +177,7 @@ export async function principalForTokenHash(x: SqlExecutor, tokenHash: string): 
   );
   if (!r) return undefined;
   return {
-    principal: { token_id: str(r.id), tenant_id: str(r.tenant_id), role: str(r.role) as Role, group_id: strOrNull(r.group_id) },
+    principal: { kind: 'token', token_id: str(r.id), tenant_id: str(r.tenant_id), role: str(r.role) as Role, group_id: strOrNull(r.group_id) },
     last_used_at: strOrNull(r.last_used_at),
   };
 }
@@ -372,8 +380,12 @@ export async function deleteApp(x: SqlExecutor, id: string): Promise<void> {
 /** Filters of the app list. */
 export interface AppFilter {
   tenantId: string;
-  /** When set, only apps of this group or organization-scoped ones (what a group admin may see). */
-  visibleToGroup?: string;
+  /**
+   * When set, only apps of these groups, and organization-scoped ones when
+   * the list is not empty (what a group admin, or a person with these
+   * groups, may see). An empty list shows nothing.
+   */
+  visibleToGroups?: readonly string[];
   groupId?: string;
   scope?: Scope;
   name?: string;
@@ -383,9 +395,9 @@ export interface AppFilter {
 export async function listApps(x: SqlExecutor, f: AppFilter & PageQuery): Promise<App[]> {
   const where = ['a.tenant_id = ?', 'a.seq > ?'];
   const params: SqlValue[] = [f.tenantId, f.after];
-  if (f.visibleToGroup !== undefined) {
-    where.push("(a.group_id = ? OR a.scope = 'organization')");
-    params.push(f.visibleToGroup);
+  if (f.visibleToGroups !== undefined) {
+    // Organization-scoped apps are seen from a group: someone in no group sees none.
+    where.push(f.visibleToGroups.length === 0 ? '1 = 0' : `(${inList('a.group_id', f.visibleToGroups, params)} OR a.scope = 'organization')`);
   }
   if (f.groupId !== undefined) {
     where.push('a.group_id = ?');
@@ -471,10 +483,10 @@ export async function consentsOfApp(x: SqlExecutor, appId: string): Promise<Cons
   return rows.map(consentFrom);
 }
 
-/** A page of consents of a tenant, optionally of one group and/or one app. */
+/** A page of consents of a tenant, optionally of one group, of some groups (those the caller sees), and/or of one app. */
 export async function listConsents(
   x: SqlExecutor,
-  f: { tenantId: string; groupId?: string; appId?: string } & PageQuery,
+  f: { tenantId: string; groupId?: string; groupIds?: readonly string[]; appId?: string } & PageQuery,
 ): Promise<Consent[]> {
   const where = ['tenant_id = ?', 'seq > ?'];
   const params: SqlValue[] = [f.tenantId, f.after];
@@ -482,6 +494,7 @@ export async function listConsents(
     where.push('group_id = ?');
     params.push(f.groupId);
   }
+  if (f.groupIds !== undefined) where.push(inList('group_id', f.groupIds, params));
   if (f.appId !== undefined) {
     where.push('app_id = ?');
     params.push(f.appId);
@@ -627,8 +640,7 @@ export async function insertServerKey(x: SqlExecutor, name: string, material: st
 
 // ---- people -----------------------------------------------------------------
 
-/** A person's role in one group: `admin` has group_admin rights there, `member` reads. */
-export type GroupRole = 'admin' | 'member';
+export type { GroupRole } from '../model';
 
 /** A person of a tenant, without the password hash (see {@link getUserLogin}). */
 export interface UserRecord {
@@ -689,6 +701,15 @@ export async function listUsers(x: SqlExecutor, tenantId: string, onlyId?: strin
     created_at: str(u.created_at),
     groups: byUser.get(str(u.id)) ?? [],
   }));
+}
+
+/**
+ * One person of a tenant by id, with their groups, or undefined. Read on
+ * every request of a person (http/auth.ts), so it is the two indexed
+ * queries of {@link listUsers} for one id, no more.
+ */
+export async function getUser(x: SqlExecutor, tenantId: string, id: string): Promise<UserRecord | undefined> {
+  return (await listUsers(x, tenantId, id))[0];
 }
 
 /** A person by username (any case), with the password hash: for sign-in and operator commands only. */

@@ -78,7 +78,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const groupId = param(req, 'group_id');
     const out = await runIdempotent(db, p.tenant_id, idempotencyContext(req, p), async (tx) => {
       const group = await visibleGroup(tx, p, groupId);
-      if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the apps of group ${group.id}`));
+      if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the apps of group ${group.id}`, group.id));
       const tenant = await tenantOf(tx, p.tenant_id);
       const input = validateCreate(req.body, tenant);
       if (!tenant.oauth_enabled) {
@@ -124,7 +124,8 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   app.get('/v1/apps', {
     schema: schemaOf({
       summary: 'List the apps the caller may see',
-      description: 'In registration order. A group_admin sees its own group\'s apps and the organization-scoped apps of other groups.',
+      description: 'In registration order. A group_admin sees its own group\'s apps and the organization-scoped apps of other groups; ' +
+        'a person the apps of the groups they are in and, when in any, the organization-scoped apps of other groups (every app for a security admin).',
       tags: ['apps'],
       query: AppsQuery,
       ok: { 200: ['a page of apps', pageOf(AppOut)] },
@@ -187,7 +188,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const id = param(req, 'id');
     const after = await tenantTransaction(db, p.tenant_id, async (tx) => {
       const a = await visibleApp(tx, p, id, true);
-      if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`));
+      if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`, a.group_id));
       checkIfMatch(req, a.version, `App ${a.id}`);
       const patch = validatePatch(req.body, a, await tenantOf(tx, p.tenant_id));
       if (patchIsNoop(a, patch)) return a;
@@ -233,7 +234,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const id = param(req, 'id');
     await tenantTransaction(db, p.tenant_id, async (tx) => {
       const a = await visibleApp(tx, p, id, true);
-      if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`));
+      if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`, a.group_id));
       checkIfMatch(req, a.version, `App ${a.id}`);
       // Consents go first, each with its own audit event, so the trail shows which groups lost the app.
       for (const c of await consentsOfApp(tx, a.id)) {
@@ -284,7 +285,7 @@ export function appRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const id = param(req, 'id');
     const out = await runIdempotent(db, p.tenant_id, idempotencyContext(req, p), async (tx) => {
       const a = await visibleApp(tx, p, id, true);
-      if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`));
+      if (!canChangeApp(p, a)) throw forbidden(writeRefusal(p, `app ${a.id}`, a.group_id));
       checkIfMatch(req, a.version, `App ${a.id}`);
       if (req.body !== undefined) {
         if (!isObject(req.body)) throw new ProblemError('invalid-request', 'rotate-secret takes no body, or {}.');

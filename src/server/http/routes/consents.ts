@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf, recordAudit } from '../../audit';
-import { canSeeConsent, canWriteInGroup, writeRefusal } from '../../authz';
+import { browseGroupRequired, canSeeConsent, canWriteInGroup, defaultBrowseGroup, readableGroups, writeRefusal } from '../../authz';
 import { type Consent, type Principal, appJson, consentJson, now } from '../../model';
 import { tenantTransaction, type SqlExecutor } from '../../storage/database';
 import { deleteConsent, getApp, getConsent, insertConsent, listBrowse, listConsents } from '../../storage/repo';
@@ -72,7 +72,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       const group = await visibleGroup(tx, p, groupId);
       // Locking the app makes a concurrent delete of it wait for us (or us for it: then 404).
       const a = await visibleApp(tx, p, appId, true);
-      if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the consents of group ${group.id}`));
+      if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the consents of group ${group.id}`, group.id));
       const existing = await getConsent(tx, p.tenant_id, group.id, a.id);
       checkIfMatch(req, existing?.seq, `Consent ${group.id}/${a.id}`);
       checkEmptyBody(req);
@@ -138,7 +138,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     await tenantTransaction(db, p.tenant_id, async (tx) => {
       const c = await visibleConsent(tx, p, param(req, 'group_id'), param(req, 'app_id'));
       const group = await visibleGroup(tx, p, c.group_id);
-      if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the consents of group ${group.id}`));
+      if (!canWriteInGroup(p, group)) throw forbidden(writeRefusal(p, `the consents of group ${group.id}`, group.id));
       checkIfMatch(req, c.seq, `Consent ${c.group_id}/${c.app_id}`);
       if (!(await deleteConsent(tx, c.group_id, c.app_id))) throw notFound(`Consent ${JSON.stringify(`${c.group_id}/${c.app_id}`)}`);
       await recordAudit(tx, {
@@ -158,6 +158,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     schema: schemaOf({
       summary: 'List consents',
       description: 'A group_admin sees its own group\'s consents, and with app_id= of one of its group\'s apps every consent to that app; ' +
+        'a person likewise for each group they are in (every consent for a security admin); ' +
         'the other roles every consent of the tenant. Filter with group_id= and app_id=.',
       tags: ['consents'],
       query: ConsentsQuery,
@@ -168,12 +169,13 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const p = principalOf(req);
     const q = parseQuery(ConsentsQuery, req.query);
     const page = pageRequest('consents', q);
-    let groupId = q.group_id;
-    if (groupId !== undefined) await visibleGroup(db, p, groupId);
-    else if (p.role === 'group_admin' && p.group_id !== null && !(await ownsApp(db, p, q.app_id))) groupId = p.group_id;
+    let groupIds: readonly string[] | undefined;
+    if (q.group_id !== undefined) await visibleGroup(db, p, q.group_id);
+    else groupIds = await consentListGroups(db, p, q.app_id);
     const rows = await listConsents(db, {
       tenantId: p.tenant_id,
-      ...(groupId !== undefined ? { groupId } : {}),
+      ...(q.group_id !== undefined ? { groupId: q.group_id } : {}),
+      ...(groupIds !== undefined ? { groupIds } : {}),
       ...(q.app_id !== undefined ? { appId: q.app_id } : {}),
       after: page.after,
       limit: page.limit + 1,
@@ -184,7 +186,7 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   app.get('/v1/browse', {
     schema: schemaOf({
       summary: 'Browse the organization-scoped apps of other groups',
-      description: 'Seen from one group (group_id=, default the group of a group_admin token), with consented telling ' +
+      description: 'Seen from one group (group_id=, default the group of a group_admin token or of a person in exactly one group), with consented telling ' +
         'whether that group has consented. Filter by exact name with name=.',
       tags: ['consents'],
       query: BrowseQuery,
@@ -195,13 +197,8 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const p = principalOf(req);
     const q = parseQuery(BrowseQuery, req.query);
     const page = pageRequest('browse', q);
-    let groupId = q.group_id;
-    if (groupId === undefined) {
-      if (p.role !== 'group_admin' || p.group_id === null) {
-        throw invalid([{ path: 'group_id', message: 'is required: the browse list is seen from one group (a group_admin token defaults to its own)' }]);
-      }
-      groupId = p.group_id;
-    }
+    const groupId = q.group_id ?? defaultBrowseGroup(p);
+    if (groupId === undefined) throw invalid([{ path: 'group_id', message: browseGroupRequired(p) }]);
     const group = await visibleGroup(db, p, groupId);
     const rows = await listBrowse(db, {
       tenantId: p.tenant_id,
@@ -215,13 +212,19 @@ export function consentRoutes(app: FastifyInstance, { db }: RouteDeps): void {
 }
 
 /**
- * Whether `appId` names an app of the caller's own group. A group admin sees
- * every consent to its group's apps (who uses them), not only its group's
- * own consents: a plan that would change such an app's scope must be able to
- * name the consents it would break.
+ * The groups a consents list without `group_id=` is limited to, or
+ * undefined for none (tenant-wide roles). A group admin, or a person, sees
+ * the consents of their own groups; and with `app_id=` of an app of one of
+ * those groups, every consent to it (who uses it), not only their groups'
+ * own: a plan that would change such an app's scope must be able to name
+ * the consents it would break.
  */
-async function ownsApp(x: SqlExecutor, p: Principal, appId: string | undefined): Promise<boolean> {
-  if (appId === undefined || !isId('app', appId)) return false;
-  const app = await getApp(x, p.tenant_id, appId);
-  return app !== undefined && app.group_id === p.group_id;
+async function consentListGroups(x: SqlExecutor, p: Principal, appId: string | undefined): Promise<readonly string[] | undefined> {
+  const readable = readableGroups(p);
+  if (readable === 'all') return undefined;
+  if (appId !== undefined && isId('app', appId)) {
+    const app = await getApp(x, p.tenant_id, appId);
+    if (app !== undefined && readable.includes(app.group_id)) return undefined;
+  }
+  return readable;
 }

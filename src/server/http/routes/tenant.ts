@@ -1,7 +1,7 @@
 /** Tenant OAuth settings: `GET`/`PUT /v1/tenant/oauth-settings`. */
 import type { FastifyInstance } from 'fastify';
 import { actorOf, recordAudit } from '../../audit';
-import { canChangeSettings, canReadSettings } from '../../authz';
+import { canChangeSettings, canReadSettings, settingsRefusal } from '../../authz';
 import { now, settingsJson } from '../../model';
 import { tenantTransaction } from '../../storage/database';
 import { getTenant, updateTenantSettings } from '../../storage/repo';
@@ -43,12 +43,7 @@ export function tenantRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     const out = await tenantTransaction(db, p.tenant_id, async (tx) => {
       const t = await getTenant(tx, p.tenant_id, true);
       if (!t) throw new Error(`bug: tenant ${p.tenant_id} of a valid token is missing`);
-      if (!canChangeSettings(p)) {
-        throw forbidden(
-          `Only a tenant_security_admin may change the tenant OAuth settings, and this is ${p.role === 'auditor' ? 'an auditor' : `a ${p.role}`} token. ` +
-            'Use a tenant_security_admin token, or ask a tenant security admin to make the change.',
-        );
-      }
+      if (!canChangeSettings(p)) throw forbidden(settingsRefusal(p));
       checkIfMatch(req, t.settings_version, 'The tenant OAuth settings');
       const body = requireObjectBody(req.body, '{"oauth_enabled": true|false}');
       const errors: FieldError[] = [];
