@@ -100,6 +100,19 @@ export const AuditActorSchema = z.discriminatedUnion('type', [
     group_id: z.string().nullable(),
   }),
   z.object({
+    type: z.literal('person'),
+    /** A person (`usr_…`) acting through an app they signed in to. */
+    user_id: z.string(),
+    username: z.string().optional(),
+    /** The client id of that app. */
+    client_id: z.string(),
+  }),
+  z.object({
+    type: z.literal('sign-in'),
+    /** A sign-in to this app (client id) by someone not known as a person (an unknown username). */
+    client_id: z.string(),
+  }),
+  z.object({
     type: z.literal('operator'),
     /** The `appreg admin ...` command. */
     command: z.string(),

@@ -25,6 +25,9 @@ import { ProblemError } from './problem';
 /** How every service token begins (crypto.ts `newToken`); any other bearer token is a person's. */
 export const SERVICE_TOKEN_PREFIX = 'art_';
 
+/** What every service token looks like (crypto.ts newToken: the prefix and 32 random bytes in base64url). */
+const SERVICE_TOKEN_SHAPE = /^art_[A-Za-z0-9_-]{43}$/;
+
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined when the header has another form. */
@@ -95,7 +98,9 @@ export async function authenticate(
       headers: { 'www-authenticate': 'Bearer realm="appreg", error="invalid_request"' },
     });
   }
-  if (!token.startsWith(SERVICE_TOKEN_PREFIX)) return authenticatePerson(db, token, personTokens);
+  // By shape, not by prefix alone: a person's access token is 43 random base64url characters
+  // and, once in 16.7 million, starts with "art_" too; a service token is "art_" and 43 more.
+  if (!SERVICE_TOKEN_SHAPE.test(token)) return authenticatePerson(db, token, personTokens);
   const found = await principalForTokenHash(db, hashCredential(token));
   if (!found) throw invalidToken();
   const at = Date.now();

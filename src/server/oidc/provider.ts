@@ -163,7 +163,7 @@ function formAction(form: string): string {
 
 /** The audit actor of a sign-in: the person when known, else the app being signed in to. */
 function signInActor(clientId: string, userId?: string): AuditActor {
-  return (userId !== undefined ? { type: 'person', user_id: userId, client_id: clientId } : { type: 'sign-in', client_id: clientId }) as AuditActor;
+  return userId !== undefined ? { type: 'person', user_id: userId, client_id: clientId } : { type: 'sign-in', client_id: clientId };
 }
 
 /** Builds the provider for the service's database. */
