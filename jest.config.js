@@ -30,10 +30,10 @@ const ACCEPTANCE = [
   'test/docs/{api,examples,lifecycle-claims,readme-walkthrough,typescript-examples}.test.ts',
   'test/gitops/workflows.test.ts',
   // plan.test.ts is pure logic; every other provider test runs the built provider.
-  'test/provider/{batched-refresh,cdktf-deploy,crash,e2e,errors,hostile-urls,insecure-endpoint,protocol,upgrade}.test.ts',
+  'test/provider/{batched-refresh,cdktf-deploy,crash,e2e,errors,hostile-urls,insecure-endpoint,protocol,signin-stack,upgrade}.test.ts',
   'test/release/**/*.test.ts',
   // crypto.test.ts is pure logic; the others run on SQLite and PostgreSQL, or run bin/appreg.
-  'test/server/{authz,cli,concurrency,contract,hardening,hostile-urls,lifecycle,people,person-rights,replay,secrets,tokens}.test.ts',
+  'test/server/{authz,cli,concurrency,contract,hardening,hostile-urls,lifecycle,people,person-rights,replay,secrets,signin,signin-device,signin-security,tokens}.test.ts',
   'test/support/**/*.test.ts',
   // The toy provider built into dist/, and Terraform.
   'test/tfplugin/{harness,serve,terraform}.test.ts',
