@@ -752,6 +752,15 @@ export interface AuthorizeOutcome {
   screens: ScreenKind[];
 }
 
+/** The value already in a code screen's visible user_code field ('' when empty). */
+function prefilledCode(page: AgentPage): string {
+  for (const f of page.forms) {
+    const c = findField(f, 'user_code');
+    if (c !== undefined && isVisibleField(c)) return (c.value ?? '').trim();
+  }
+  return '';
+}
+
 /** How {@link PersonAgent.completeDevice} ended. */
 export interface DeviceOutcome {
   /** The last page: the "device is connected" page when it went well. */
@@ -900,7 +909,8 @@ export class PersonAgent {
       let stop: string | undefined;
       if (n >= (this.opts.maxPages ?? 20)) stop = `gave up after ${n} screens`;
       else if (kind === 'device-confirm' ? signature === previous : screens.includes(kind)) stop = `stopped: the ${kind} screen again`;
-      else if (kind === 'device-code' && o.userCode === undefined) stop = 'stopped: the code screen, and no code to type';
+      // Through verification_uri_complete the code screen comes with the code filled in: the person checks it and goes on.
+      else if (kind === 'device-code' && o.userCode === undefined && prefilledCode(page) === '') stop = 'stopped: the code screen, and no code to type';
       if (stop !== undefined) {
         this.step(steps, stop);
         return { kind: 'page', page, ended: false };
@@ -970,8 +980,8 @@ export class PersonAgent {
       case 'device-code': {
         form = page.forms.find((f) => { const c = findField(f, 'user_code'); return c !== undefined && isVisibleField(c); })!;
         button = this.requireButton(page, form, 'Continue');
-        fill = { user_code: userCode ?? '' };
-        this.step(steps, 'device: typed the code, "Continue"');
+        fill = userCode !== undefined ? { user_code: userCode } : {};
+        this.step(steps, userCode !== undefined ? 'device: typed the code, "Continue"' : 'device: the code is filled in, "Continue"');
         break;
       }
       case 'device-confirm': {

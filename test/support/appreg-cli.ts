@@ -42,8 +42,12 @@ export function ensureCliBuilt(): Promise<void> {
   return new Promise((resolve, reject) => {
     // Type errors elsewhere in the tree do not stop tsc from emitting; a missing output does fail.
     execFile('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, timeout: 240_000 }, () => {
-      if (fs.existsSync(main)) resolve();
-      else reject(new Error('tsc did not produce dist/src/cli/main.js'));
+      if (!fs.existsSync(main)) return reject(new Error('tsc did not produce dist/src/cli/main.js'));
+      // An incremental build leaves unchanged outputs alone, so their times would stay older than
+      // the edited source and every later call would build again: mark them as built now.
+      const at = new Date();
+      for (const f of [main, server]) if (fs.existsSync(f)) fs.utimesSync(f, at, at);
+      resolve();
     });
   });
 }

@@ -33,7 +33,6 @@ import { now } from '../model';
 import { hashPassword, verifyPassword } from '../passwords';
 import { tenantTransaction, type Database } from '../storage/database';
 import { getUserLogin, usernameKey } from '../storage/repo';
-import { RateLimiter } from '../http/ratelimit';
 import { allowedBefore, mayUseApp, rememberAllowed, type SignInApp, signInAppByClientId, signInPerson } from './apps';
 import {
   consentPage,
@@ -45,6 +44,7 @@ import {
   signInPage,
 } from './screens';
 import { checkIssuer, DISCOVERY_PATH, OIDC_PREFIX, type SignIn } from './mount';
+import { LoginGuard } from './guard';
 import { OidcStore } from './store';
 
 /** How long an access token lives: DOMAIN.md says at most 10 minutes. */
@@ -82,6 +82,14 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Routes where the person is signing in (eligibility is decided by the screens, see `mayUseCheck`). */
 const INTERACTIVE_ROUTES = new Set(['authorization', 'resume', 'code_verification', 'device_resume', 'pushed_authorization_request']);
+
+/** Why a device sign-in stopped when the app may no longer use the device grant. */
+const DEVICE_REFUSED = 'This app may not sign in devices now: the tenant uses single sign-on, or the app no longer allows the device grant. Nothing was connected.';
+
+/** Whether an app may use the device grant right now (it allows it, and the tenant does not use SSO). */
+function deviceAllowed(app: SignInApp | undefined): boolean {
+  return app !== undefined && app.grant_types.includes('device_code') && !app.sso_enabled;
+}
 
 /** Options of {@link createSignIn}. */
 export interface SignInOptions {
@@ -177,7 +185,7 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
   const { default: Provider, errors, interactionPolicy } = oidc;
 
   /** Failed sign-ins per username (of a tenant), per process: {@link LOGIN_FAILURES_PER_MINUTE} a minute. */
-  const loginFailures = new RateLimiter(LOGIN_FAILURES_PER_MINUTE, () => Date.now(), 60_000);
+  const loginGuard = new LoginGuard(LOGIN_FAILURES_PER_MINUTE, 60_000);
 
   /** A hash no password matches (random), verified against for unknown usernames. */
   const decoyHash = hashPassword(randomBytes(24).toString('base64url'));
@@ -368,6 +376,10 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
         async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
           const app = await signInAppByClientId(db, client.clientId);
           ctx.set(screenHeaders());
+          if (!deviceAllowed(app)) {
+            ctx.body = deviceCodePage({ action: formAction(form), xsrf: formField(form, 'xsrf'), error: DEVICE_REFUSED });
+            return;
+          }
           ctx.body = deviceConfirmPage({
             action: formAction(form),
             xsrf: formField(form, 'xsrf'),
@@ -376,9 +388,14 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
             groupName: app?.group_name ?? '',
           });
         },
-        successSource(ctx) {
+        async successSource(ctx) {
           ctx.set(screenHeaders());
-          ctx.body = deviceDonePage(ctx.oidc.client?.clientName ?? 'the app');
+          // The tenant may have switched SSO on (or the app dropped the grant) while the person was
+          // signing in: the device will be refused its tokens, so do not say it is connected.
+          const app = ctx.oidc.client === undefined ? undefined : await signInAppByClientId(db, ctx.oidc.client.clientId);
+          ctx.body = deviceAllowed(app)
+            ? deviceDonePage(ctx.oidc.client?.clientName ?? 'the app')
+            : errorPage({ title: 'The device was not connected', message: DEVICE_REFUSED, code: 'unauthorized_client' });
         },
       },
       revocation: { enabled: true },
@@ -468,6 +485,7 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
     const m = INTERACTION_PATH.exec(ctx.path);
     if (m === null) {
       await next();
+      grantNotAllowed(ctx.body);
       // Koa's context type does not know oidc-provider adds `oidc` to it (optional at this point).
       secureHtml(ctx as unknown as KoaContextWithOIDC);
       return;
@@ -522,26 +540,29 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
       const username = (form.get('username') ?? '').trim();
       const password = form.get('password') ?? '';
       // Password guessing: failures are counted per username typed (whether or not it exists, so the
-      // limit tells nothing) and the username is locked for a while once over the limit.
-      const guessKey = `${app.tenant_id}\0${usernameKey(username)}`;
-      const blocked = loginFailures.peek(guessKey);
-      if (!blocked.allowed) {
+      // limit tells nothing), attempts being checked included; over the limit the username waits.
+      const attempt = loginGuard.begin(`${app.tenant_id}\0${usernameKey(username)}`);
+      if (!attempt.allowed) {
         ctx.status = 429;
-        ctx.set({ ...headers, 'retry-after': String(blocked.retryAfterSeconds) });
+        ctx.set({ ...headers, 'retry-after': String(attempt.retryAfterSeconds) });
         ctx.body = signInPage({
           action: `${action}/login`,
           csrf,
           appName: app.name,
           username,
-          error: `Too many failed sign-ins for this username. Wait ${blocked.retryAfterSeconds} seconds and try again.`,
+          error: `Too many failed sign-ins for this username. Wait ${attempt.retryAfterSeconds} seconds and try again.`,
         });
         return;
       }
       const found = username === '' || username.length > 64 ? undefined : await getUserLogin(db, app.tenant_id, username);
       // Verify even when nobody has that username, so the answer takes as long either way.
-      const ok = (await verifyPassword(password, found?.password_hash ?? (await decoyHash))) && found !== undefined;
+      let ok = false;
+      try {
+        ok = (await verifyPassword(password, found?.password_hash ?? (await decoyHash))) && found !== undefined;
+      } finally {
+        attempt.done(ok);
+      }
       if (found === undefined || !ok) {
-        loginFailures.take(guessKey);
         audit(app.tenant_id, signInActor(app.client_id, found?.id), 'signin.refuse', app.id, {
           client_id: app.client_id,
           error: 'wrong_credentials',
@@ -628,13 +649,28 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
   });
 
   /**
+   * A grant the client may not use is `unauthorized_client` (RFC 6749 5.2,
+   * which RFC 8628 3.2 uses for the device authorization endpoint too):
+   * oidc-provider answers `invalid_request`, which tells a client developer
+   * their request is malformed when it is the registration (or the
+   * tenant's SSO) that refuses the grant.
+   */
+  function grantNotAllowed(body: unknown): void {
+    if (body === null || typeof body !== 'object') return;
+    const b = body as { error?: unknown; error_description?: unknown };
+    if (b.error === 'invalid_request' && typeof b.error_description === 'string' && /grant[_ ]type is not allowed for this client$|^urn:ietf:params:oauth:grant-type:device_code is not allowed for this client$/.test(b.error_description)) {
+      b.error = 'unauthorized_client';
+    }
+  }
+
+  /**
    * Pages oidc-provider makes itself get the screens' headers too. The device
    * page reached through `verification_uri_complete` (a self-submitting form)
    * becomes our Code page with the code filled in, so it needs no script;
    * the `form_post` response mode keeps its script, allowed by its hash.
    */
   function secureHtml(ctx: KoaContextWithOIDC): void {
-    if (ctx.response.get('content-security-policy') !== '' || typeof ctx.body !== 'string' || !ctx.response.is('html')) return;
+    if ((ctx.response.get('content-security-policy') ?? '') !== '' || typeof ctx.body !== 'string' || !ctx.response.is('html')) return;
     const userCode = ctx.query.user_code;
     if (ctx.method === 'GET' && ctx.path === ROUTES.code_verification && typeof userCode === 'string') {
       const xsrf = formField(ctx.body, 'xsrf');
