@@ -522,6 +522,24 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
     }
     const action = `/oauth/interaction/${uid}`;
     const csrf = csrfFor(uid!);
+    /**
+     * The form posted to step `name` of this interaction, or undefined once a refusal is answered:
+     * 405 for another method or step, 403 without this interaction's CSRF token.
+     */
+    const checkedPost = async (name: 'login' | 'consent'): Promise<URLSearchParams | undefined> => {
+      if (ctx.method !== 'POST' || step !== name) {
+        ctx.status = 405;
+        return undefined;
+      }
+      const form = await readForm(ctx.req);
+      if (form === undefined || !csrfOk(uid!, form.get('csrf'))) {
+        ctx.status = 403;
+        ctx.set(headers);
+        ctx.body = errorPage({ title: 'Sign-in refused', message: 'The form could not be checked (it may be old or from another site). Start again from the app.' });
+        return undefined;
+      }
+      return form;
+    };
 
     if (details.prompt.name === 'login') {
       if (ctx.method === 'GET' && step === undefined) {
@@ -529,14 +547,8 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
         ctx.body = signInPage({ action: `${action}/login`, csrf, appName: app.name });
         return;
       }
-      if (ctx.method !== 'POST' || step !== 'login') return void (ctx.status = 405);
-      const form = await readForm(ctx.req);
-      if (form === undefined || !csrfOk(uid!, form.get('csrf'))) {
-        ctx.status = 403;
-        ctx.set(headers);
-        ctx.body = errorPage({ title: 'Sign-in refused', message: 'The form could not be checked (it may be old or from another site). Start again from the app.' });
-        return;
-      }
+      const form = await checkedPost('login');
+      if (form === undefined) return;
       const username = (form.get('username') ?? '').trim();
       const password = form.get('password') ?? '';
       // Password guessing: failures are counted per username typed (whether or not it exists, so the
@@ -614,14 +626,8 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
         ctx.body = consentPage({ action: `${action}/consent`, csrf, appName: app.name, groupName: app.group_name, username: person.username, scopes: asked });
         return;
       }
-      if (ctx.method !== 'POST' || step !== 'consent') return void (ctx.status = 405);
-      const form = await readForm(ctx.req);
-      if (form === undefined || !csrfOk(uid!, form.get('csrf'))) {
-        ctx.status = 403;
-        ctx.set(headers);
-        ctx.body = errorPage({ title: 'Sign-in refused', message: 'The form could not be checked (it may be old or from another site). Start again from the app.' });
-        return;
-      }
+      const form = await checkedPost('consent');
+      if (form === undefined) return;
       if (form.get('decision') !== 'allow') {
         audit(app.tenant_id, signInActor(app.client_id, person.id), 'signin.refuse', app.id, {
           client_id: app.client_id,
