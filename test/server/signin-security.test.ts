@@ -507,6 +507,35 @@ describe('on SQLite: the screens, password guessing, and nothing stored in plain
     expect(ok.status).toBe(303);
   });
 
+  it('(c) signing out: the end-session page asks first ("Sign out"), with the screens\' headers; after it the next sign-in shows the sign-in form again', async () => {
+    const { browser, visit, interaction } = await onSignInPage();
+    const signedIn = await browser.request(`${interaction}/login`, { csrf: hidden(visit.page, 'csrf'), username: 'hal', password: people.hal!.password });
+    expect(signedIn.status).toBe(303);
+    // The session cookie is set when the authorization resumes (it then asks for consent).
+    await browser.follow(signedIn, service.issuer);
+    expect(browser.jar.matching().map((c) => c.name)).toContain('appreg_session');
+    // Signed in: a new authorization request does not ask for the password.
+    expect(isSignInForm(await browser.open(authorizationRequest(service.issuer, app).url))).toBe(false);
+
+    const ask = await browser.open(`${service.issuer}/oauth/logout`);
+    expect(ask.status).toBe(200);
+    expectScreenHeaders(ask);
+    const form = ask.page.forms[0]!;
+    const signOut = findButton(form, 'Sign out');
+    expect(signOut).toBeDefined();
+    expect(findButton(form, 'Stay signed in')).toBeDefined();
+    expect(signOut!.name).toBe('logout');
+    const done = await browser.follow(
+      await browser.request(form.action, { xsrf: hidden(ask.page, 'xsrf'), logout: signOut!.value }),
+      service.issuer,
+    );
+    expect(done.status).toBe(200);
+    expect(done.page.text).toContain('You are signed out');
+    expectScreenHeaders(done);
+    // Signed out: the next authorization request asks for the username and password again.
+    expect(isSignInForm(await browser.open(authorizationRequest(service.issuer, app).url))).toBe(true);
+  });
+
   it('(c) a sign-in POST from another browser (no interaction cookie) is refused, and signs nobody in', async () => {
     const { browser, visit, interaction } = await onSignInPage();
     const csrf = hidden(visit.page, 'csrf');

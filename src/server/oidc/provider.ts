@@ -41,7 +41,9 @@ import {
   deviceDonePage,
   errorPage,
   screenHeaders,
+  signedOutPage,
   signInPage,
+  signOutPage,
 } from './screens';
 import { checkIssuer, DISCOVERY_PATH, OIDC_PREFIX, type SignIn } from './mount';
 import { LoginGuard } from './guard';
@@ -404,8 +406,18 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
       introspection: { enabled: false },
       // Off: access tokens are for this service (userinfo and /v1), opaque, and read from the store.
       resourceIndicators: { enabled: false },
-      // Off: its pages submit themselves with inline script, which the screens' policy forbids.
-      rpInitiatedLogout: { enabled: false },
+      // Sign-out at end_session_endpoint (/oauth/logout), asked on a page of our own.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource(ctx, form) {
+          ctx.set(screenHeaders());
+          ctx.body = signOutPage({ action: formAction(form), xsrf: formField(form, 'xsrf') });
+        },
+        postLogoutSuccessSource(ctx) {
+          ctx.set(screenHeaders());
+          ctx.body = signedOutPage();
+        },
+      },
       registration: { enabled: false },
       clientCredentials: { enabled: false },
     },

@@ -149,6 +149,23 @@ export function deviceDonePage(appName: string): string {
 <p>You are signed in to <strong>${esc(appName)}</strong> on your device. You can close this page.</p>`);
 }
 
+/** Signing out of the provider (its session cookie), asked before it happens. */
+export function signOutPage(o: { action: string; xsrf: string }): string {
+  return page('Sign out', `<h1>Sign out?</h1>
+<p>This signs you out here: the next app you open asks you to sign in again. Tokens apps already hold stay valid until they expire or are revoked.</p>
+<form method="post" action="${esc(o.action)}">
+${hidden({ xsrf: o.xsrf })}
+<button type="submit" name="logout" value="yes">Sign out</button>
+<button type="submit" class="secondary">Stay signed in</button>
+</form>`);
+}
+
+/** After signing out. */
+export function signedOutPage(): string {
+  return page('Signed out', `<h1>You are signed out</h1>
+<p>You can close this page.</p>`);
+}
+
 /** An error page: what went wrong, in words, and the OAuth error code. Never a token, secret or internal detail. */
 export function errorPage(o: { title: string; message: string; code?: string }): string {
   return page(o.title, `<h1>${esc(o.title)}</h1>
