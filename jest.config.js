@@ -17,13 +17,15 @@
 const os = require('node:os');
 const path = require('node:path');
 
-/** Test files (globs relative to this folder) that use PostgreSQL, Terraform, bin/ or dist/. */
+/** Test files (globs relative to this folder) that use PostgreSQL, Terraform, Chromium, bin/ or dist/. */
 const ACCEPTANCE = [
   // cdktf apps; their tests run them with Terraform.
   'examples/**/*.test.ts',
   // The bench's verdicts; its modules start PostgreSQL and Terraform (the test itself does not).
   'test/bench/**/*.test.ts',
   'test/bindings/**/*.test.ts',
+  // Headless Chromium (test/support/browser.ts), an external program.
+  'test/browser/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/demo/**/*.test.ts',
   // api: every curl example against a running service; the others run Terraform.
