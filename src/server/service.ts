@@ -151,6 +151,16 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const db = await openDatabase(opts.db);
   let app;
   let addr: AddressInfo;
+  // The provider needs the issuer, which by default is the address we are about to get
+  // (port 0): requests for it (and the console's) that arrive before it is built wait for it.
+  let made: (s: SignIn) => void = () => undefined;
+  let failed: (err: unknown) => void = () => undefined;
+  const ready = new Promise<SignIn>((resolve, reject) => {
+    made = resolve;
+    failed = reject;
+  });
+  // Whoever waits on it handles a failure; this keeps an unawaited rejection from being "unhandled".
+  ready.catch(() => undefined);
   try {
     app = await buildServer({
       db,
@@ -160,14 +170,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       timeouts,
       log: opts.log ?? process.stderr,
       personTokens: personTokenResolver(db),
-    });
-    // The provider needs the issuer, which by default is the address we are about to get
-    // (port 0): requests for it that arrive before it is built wait for it.
-    let made: (s: SignIn) => void = () => undefined;
-    let failed: (err: unknown) => void = () => undefined;
-    const ready = new Promise<SignIn>((resolve, reject) => {
-      made = resolve;
-      failed = reject;
+      // The console signs people in through the provider, so it is served only when sign-in is on.
+      ...(signIn !== undefined ? { console: { signIn: () => ready } } : {}),
     });
     if (signIn !== undefined) mountSignIn(app, ready);
     const host = opts.host ?? '127.0.0.1';

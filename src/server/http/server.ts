@@ -7,7 +7,10 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
+import { consolePlugin } from '../console/plugin';
+import { CONSOLE_PREFIX } from '../console/paths';
 import type { PersonTokenResolver } from '../oidc/access';
+import type { SignIn } from '../oidc/mount';
 import type { Database } from '../storage/database';
 import { authenticate } from './auth';
 import { schemaOf } from './context';
@@ -43,6 +46,13 @@ export interface BuildOptions {
    * it, only service tokens (`art_…`) are accepted and any other bearer token is 401.
    */
   personTokens?: PersonTokenResolver;
+  /**
+   * Serve the console at `/console` (src/server/console), signing people in
+   * through this provider (resolved once the server listens and the issuer
+   * is known). Needs `personTokens`: the console calls `/v1` with the
+   * person's access token.
+   */
+  console?: { signIn: () => Promise<SignIn> };
 }
 
 /** Milliseconds in a minute: the period of the failed-authentication limit. */
@@ -275,7 +285,8 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     req.log.info(
       {
         method: req.method,
-        path: req.url,
+        // The console's callback carries an authorization code in its query: console paths are logged without it.
+        path: req.url.startsWith(`${CONSOLE_PREFIX}/`) || req.url.startsWith(`${CONSOLE_PREFIX}?`) ? req.url.split('?')[0] : req.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ...(req.principal === null
@@ -346,5 +357,9 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   appRoutes(app, deps);
   consentRoutes(app, deps);
   meRoutes(app, deps);
+  if (opts.console !== undefined) {
+    // Encapsulated: its form parser, cookies and HTML error pages stay inside /console.
+    await app.register(consolePlugin, { prefix: CONSOLE_PREFIX, db: opts.db, signIn: opts.console.signIn, service: app });
+  }
   return app;
 }

@@ -26,6 +26,62 @@ export interface SignInApp {
   secret_hash: string | null;
   /** The tenant uses single sign-on: no device grant. */
   sso_enabled: boolean;
+  /**
+   * Set only for the console client (`console.<tenant_id>`): the product's
+   * own sign-in, which is not a row in apps (see {@link consoleClientId}).
+   */
+  console?: true;
+}
+
+/** What every console client id starts with; registered client ids are base32 and never hold a dot. */
+export const CONSOLE_CLIENT_PREFIX = 'console.';
+
+/** The name the console has on the sign-in screen and in the audit log. */
+export const CONSOLE_CLIENT_NAME = 'appreg console';
+
+/**
+ * The client id of the console of a tenant. One client per tenant, so that
+ * the sign-in screen knows the tenant (usernames are per tenant) before
+ * anyone has signed in, and tokens issued to it are bound to that tenant.
+ */
+export function consoleClientId(tenantId: string): string {
+  return `${CONSOLE_CLIENT_PREFIX}${tenantId}`;
+}
+
+/** The tenant id of a console client id, or undefined when `clientId` is not one (by shape only). */
+export function consoleTenantOf(clientId: string): string | undefined {
+  if (!clientId.startsWith(CONSOLE_CLIENT_PREFIX)) return undefined;
+  const tenantId = clientId.slice(CONSOLE_CLIENT_PREFIX.length);
+  // Tenant ids are `ten_` and 26 base32 characters (crypto.ts newId).
+  return /^ten_[0-9a-z]{26}$/.test(tenantId) ? tenantId : undefined;
+}
+
+/**
+ * The console client of a tenant, as a {@link SignInApp}, or undefined when
+ * the tenant does not exist. Unlike a registered app it does not depend on
+ * the tenant's OAuth switch: a security admin must be able to sign in to
+ * the console to switch OAuth on. `callback_urls` is empty here (this module
+ * does not know the issuer); the provider fills in `<issuer>/console/callback`.
+ */
+async function consoleApp(db: SqlExecutor, clientId: string, tenantId: string): Promise<SignInApp | undefined> {
+  const t = await db.get<Record<string, unknown>>('SELECT id, sso_enabled FROM tenants WHERE id = ?', [tenantId]);
+  if (t === undefined) return undefined;
+  return {
+    id: clientId,
+    tenant_id: tenantId,
+    group_id: '',
+    group_name: '',
+    client_id: clientId,
+    name: CONSOLE_CLIENT_NAME,
+    callback_urls: [],
+    scope: 'organization',
+    grant_types: ['authorization_code'],
+    public_client: true,
+    require_pkce: true,
+    secret_hash: null,
+    sso_enabled: bool(t.sso_enabled),
+    console: true,
+  };
 }
 
 function bool(v: unknown): boolean {
@@ -35,9 +91,13 @@ function bool(v: unknown): boolean {
 /**
  * The app with this client id if it may sign people in now: it exists, is
  * enabled, and its tenant has OAuth on. Anything else is undefined, which
- * the provider answers with `invalid_client`.
+ * the provider answers with `invalid_client`. A console client id
+ * (`console.<tenant_id>`) gives that tenant's console client whenever the
+ * tenant exists.
  */
 export async function signInAppByClientId(db: SqlExecutor, clientId: string): Promise<SignInApp | undefined> {
+  const consoleTenant = consoleTenantOf(clientId);
+  if (consoleTenant !== undefined) return consoleApp(db, clientId, consoleTenant);
   // Client ids are 32 base32 characters; anything else cannot exist (and is not worth a query).
   if (!/^[a-z0-9]{16,64}$/.test(clientId)) return undefined;
   const r = await db.get<Record<string, unknown>>(
@@ -81,8 +141,13 @@ export async function signInPerson(db: SqlExecutor, userId: string): Promise<Sig
  * Who may sign in to an app (DOMAIN.md): a person of the app's tenant who
  * belongs to the app's group, or, for an organization-scoped app, to a group
  * that has added consent to it. The role in the group does not matter.
+ * The console is the product itself: any person of its tenant may use it
+ * (what they may do there is the /v1 API's business, authz.ts).
  */
-export async function mayUseApp(db: SqlExecutor, userId: string, app: Pick<SignInApp, 'id' | 'tenant_id' | 'group_id' | 'scope'>): Promise<boolean> {
+export async function mayUseApp(db: SqlExecutor, userId: string, app: Pick<SignInApp, 'id' | 'tenant_id' | 'group_id' | 'scope' | 'console'>): Promise<boolean> {
+  if (app.console === true) {
+    return (await db.get('SELECT 1 AS ok FROM users WHERE id = ? AND tenant_id = ?', [userId, app.tenant_id])) !== undefined;
+  }
   const own = await db.get(
     'SELECT 1 AS ok FROM user_groups ug JOIN users u ON u.id = ug.user_id WHERE ug.user_id = ? AND u.tenant_id = ? AND ug.group_id = ?',
     [userId, app.tenant_id, app.group_id],

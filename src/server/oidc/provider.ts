@@ -33,6 +33,7 @@ import { now } from '../model';
 import { hashPassword, verifyPassword } from '../passwords';
 import { tenantTransaction, type Database } from '../storage/database';
 import { getUserLogin, usernameKey } from '../storage/repo';
+import { CONSOLE_CALLBACK_PATH } from '../console/paths';
 import { allowedBefore, mayUseApp, rememberAllowed, type SignInApp, signInAppByClientId, signInPerson } from './apps';
 import {
   consentPage,
@@ -221,6 +222,21 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
         // is not valid metadata, so keep the code grant without any response type (it can never start).
         grants.push('authorization_code');
       }
+      if (app.console === true) {
+        // The console (src/server/console): a public client served by this very service, code + PKCE,
+        // refreshable; its only redirect URI is its own callback on the issuer's origin.
+        return {
+          client_id: app.client_id,
+          client_name: app.name,
+          redirect_uris: [`${issuer}${CONSOLE_CALLBACK_PATH}`],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+          application_type: 'web',
+          id_token_signed_response_alg: 'RS256',
+          appreg_require_pkce: true,
+        };
+      }
       return {
         client_id: app.client_id,
         client_name: app.name,
@@ -328,6 +344,13 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
       if (accountId === undefined) return undefined;
       const app = await signInAppByClientId(db, clientId);
       if (app === undefined) return undefined;
+      if (app.console === true) {
+        // The console is the product itself, not a third party acting as the person: no consent screen.
+        const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+        grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+        await grant.save();
+        return grant;
+      }
       const allowed = await allowedBefore(db, accountId, app.id);
       if (allowed === undefined) return undefined;
       const asked = [...ctx.oidc.requestParamOIDCScopes];
@@ -629,6 +652,14 @@ export async function createSignIn(opts: SignInOptions): Promise<SignIn> {
           error: 'access_denied',
           error_description: 'You are not a member of the group that registered this app, nor of a group that added consent to it.',
         });
+        return;
+      }
+      if (app.console === true) {
+        // Normally never reached (loadExistingGrant grants the console at once); kept so that the
+        // console never shows a consent screen whatever oidc-provider asks.
+        const grant = new provider.Grant({ accountId: person.id, clientId: app.client_id });
+        grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+        await finish({ consent: { grantId: await grant.save() } });
         return;
       }
       const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
