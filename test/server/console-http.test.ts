@@ -174,9 +174,9 @@ describe('the console over HTTP', () => {
   it('gives a security admin "Administration" while OAuth is still off, and a member none', async () => {
     const { agent, page } = await signIn(sam);
     expect(page.html).toContain('<a href="/console/admin">Administration</a>');
-    const admin = await get(agent, '/console/admin');
+    const admin = await get(agent, '/console/admin/oauth-clients');
     expect(admin.res.status).toBe(200);
-    expect(admin.page.text).toContain('OAuth is not enabled for this organization.');
+    expect(admin.page.text).toContain('OAuth is disabled for this organization.');
     const member = await signIn(alice);
     expect(member.page.html).not.toContain('Administration');
   });

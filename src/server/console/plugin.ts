@@ -28,6 +28,7 @@ import { consoleClientId } from '../oidc/apps';
 import type { SignIn } from '../oidc/mount';
 import type { Database } from '../storage/database';
 import { getTenantByName, getUser } from '../storage/repo';
+import { adminRoutes } from './admin';
 import { CONSOLE_CALLBACK_PATH } from './paths';
 import {
   CONSOLE_KEY,
@@ -50,7 +51,6 @@ import {
   appListPage,
   consoleErrorPage,
   consoleHeaders,
-  consolePage,
   credentialsPage,
   EMPTY_NEW_APP,
   type GroupChoice,
@@ -90,6 +90,8 @@ interface TokenAnswer {
 interface ApiAnswer {
   status: number;
   json: any;
+  /** The answer's ETag, for an If-Match on the next write. */
+  etag?: string;
 }
 
 /** A problem document's field errors. */
@@ -244,11 +246,12 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   };
 
   /** A `/v1` call with the person's access token, in-process: the person's rights, exactly as on the API. */
-  const api = async (s: ConsoleSession, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<ApiAnswer> => {
+  const api = async (s: ConsoleSession, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> => {
     const res = await service.inject({
       method,
       url,
       headers: {
+        ...headers,
         authorization: `Bearer ${s.at}`,
         accept: 'application/json',
         ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -263,7 +266,8 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     } catch {
       json = undefined;
     }
-    return { status: res.statusCode, json };
+    const etag = res.headers.etag;
+    return { status: res.statusCode, json, ...(typeof etag === 'string' ? { etag } : {}) };
   };
 
   /** Who is signed in, and the groups they may pick. */
@@ -473,17 +477,8 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     return send(reply, r.status, newAppPage({ viewer, group, input, errors: fields, message }));
   }));
 
-  // ---- Administration (the link of the avatar menu; its screens come in a later slice) --
-
-  app.get('/admin', PUBLIC, withSession(async (s, _req, reply) => {
-    const { viewer } = await viewerOf(s);
-    const r = await api(s, 'GET', '/v1/tenant/oauth-settings');
-    const on = r.status === 200 && (r.json as { oauth_enabled?: unknown }).oauth_enabled === true;
-    return send(reply, r.status === 200 ? 200 : r.status, consolePage('Administration', `<h1>Administration</h1>
-<h2>Security</h2>
-<h3>OAuth Clients</h3>
-<p>${r.status === 200 ? `OAuth is ${on ? 'enabled' : 'not enabled'} for this organization.` : 'Only a tenant security administrator sees these settings.'}</p>`, viewer));
-  }));
+  // ---- Administration > Security > OAuth Clients (admin.ts) ------------------------------
+  adminRoutes(app, { withSession, api, viewerOf, send, checkedForm, publicRoute: PUBLIC });
 }
 
 /** The words of a refusal from the API, for a message at the top of a page. */

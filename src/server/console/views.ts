@@ -42,6 +42,8 @@ const CSS = [
   '.hint{color:#50555c;margin:.25rem 0 0}',
   'dialog{position:static;border:2px solid #0b57d0;border-radius:8px;padding:1.5rem;max-width:40rem}',
   '.code{font-family:ui-monospace,monospace}',
+  '.crumbs{list-style:none;display:flex;gap:.5rem;padding:0;margin:0 0 1rem;color:#50555c}',
+  '.crumbs li+li::before{content:"\\203A";margin-right:.5rem}',
 ].join('');
 
 const CSS_HASH = createHash('sha256').update(CSS, 'utf8').digest('base64');
@@ -283,12 +285,14 @@ ${grants.message}
  * and, for a confidential app, the secret, shown this once. "OK" is a link
  * to the list (a GET that carries nothing of the secret), and the page is
  * never cached, so nothing of the secret stays once the person leaves it.
+ * `okHref` is where "OK" goes (default: the group's list), e.g. back to
+ * the OAuth Clients page of the administration.
  *
  * The copy buttons need script (the clipboard API), which this slice does
  * not ship: they carry `data-copy` naming their field, and the fields are
  * read-only inputs so that the value can be selected and copied by hand.
  */
-export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: string; clientId: string; clientSecret?: string }): string {
+export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: string; clientId: string; clientSecret?: string; okHref?: string }): string {
   const secret = o.clientSecret === undefined
     ? '<p>This is a public client: it has no client secret.</p>'
     : `<label for="client_secret">Client Secret</label>
@@ -302,6 +306,6 @@ export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: s
 <input type="text" id="client_id" readonly value="${esc(o.clientId)}" spellcheck="false">
 <button type="button" class="secondary" data-copy="client_id" aria-label="Copy Client ID">Copy</button>
 ${secret}
-<p><a class="button" href="/console/apps?group_id=${encodeURIComponent(o.groupId)}">OK</a></p>
+<p><a class="button" href="${esc(o.okHref ?? `/console/apps?group_id=${encodeURIComponent(o.groupId)}`)}">OK</a></p>
 </dialog>`, o.viewer);
 }
