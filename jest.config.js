@@ -35,7 +35,7 @@ const ACCEPTANCE = [
   'test/provider/{batched-refresh,cdktf-deploy,crash,e2e,errors,hostile-urls,insecure-endpoint,protocol,signin-stack,upgrade}.test.ts',
   'test/release/**/*.test.ts',
   // crypto.test.ts is pure logic; the others run on SQLite and PostgreSQL, or run bin/appreg.
-  'test/server/{authz,cli,concurrency,console-http,contract,hardening,hostile-urls,lifecycle,people,person-rights,replay,secrets,signin,signin-device,signin-security,tokens}.test.ts',
+  'test/server/{authz,cli,concurrency,console-actions,console-http,contract,hardening,hostile-urls,lifecycle,people,person-rights,replay,secrets,signin,signin-device,signin-security,tokens}.test.ts',
   'test/support/**/*.test.ts',
   // The toy provider built into dist/, and Terraform.
   'test/tfplugin/{harness,serve,terraform}.test.ts',

@@ -29,6 +29,8 @@ import type { SignIn } from '../oidc/mount';
 import type { Database } from '../storage/database';
 import { getTenantByName, getUser } from '../storage/repo';
 import { adminRoutes } from './admin';
+import { registerAppActions } from './app-actions';
+import { registerBrowse } from './browse';
 import { CONSOLE_CALLBACK_PATH } from './paths';
 import {
   CONSOLE_KEY,
@@ -479,6 +481,10 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
 
   // ---- Administration > Security > OAuth Clients (admin.ts) ------------------------------
   adminRoutes(app, { withSession, api, viewerOf, send, checkedForm, publicRoute: PUBLIC });
+
+  // ---- per app (edit, rotate secret, delete) and Browse App Registrations ------------------
+  registerAppActions(app, { api, withSession, checkedForm, viewerOf, send, pickGroup });
+  registerBrowse(app, { api, withSession, checkedForm, viewerOf, send, pickGroup });
 }
 
 /** The words of a refusal from the API, for a message at the top of a page. */

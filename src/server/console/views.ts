@@ -83,6 +83,7 @@ function avatarMenu(v: Viewer): string {
 <summary aria-label="Account menu of ${esc(v.username)}">${esc(v.username)}</summary>
 <ul>
 <li><a href="/console/apps">Register Custom Apps</a></li>
+<li><a href="/console/browse">Browse App Registrations</a></li>
 ${v.securityAdmin ? '<li><a href="/console/admin">Administration</a></li>' : ''}
 <li><form method="post" action="/console/signout">${csrfField(v.csrf)}<button type="submit" class="secondary">Sign out</button></form></li>
 </ul>
@@ -165,7 +166,7 @@ ${groups.map((g) => `<option value="${esc(g.id)}"${g.id === current ? ' selected
 }
 
 /** "Register Custom Apps": the current group's registrations, the "Group" picker and the "+" button. */
-export function appListPage(o: { viewer: Viewer; groups: readonly GroupChoice[]; group: GroupChoice | undefined; apps: readonly AppRow[]; message?: string }): string {
+export function appListPage(o: { viewer: Viewer; groups: readonly GroupChoice[]; group: GroupChoice | undefined; apps: readonly AppRow[]; message?: string; status?: string }): string {
   if (o.group === undefined) {
     return consolePage('Register Custom Apps', `<h1>Register Custom Apps</h1>
 <p>You are not in any group yet: a group administrator or the security administrator adds you to one.</p>`, o.viewer);
@@ -177,20 +178,22 @@ export function appListPage(o: { viewer: Viewer; groups: readonly GroupChoice[];
 <caption>App registrations of ${esc(g.name)}</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Client ID</th><th scope="col">Scope</th><th scope="col">Enabled</th></tr></thead>
 <tbody>
-${o.apps.map((a) => `<tr><td>${esc(a.name)}</td><td class="code">${esc(a.client_id)}</td><td>${a.scope === 'organization' ? 'Organization' : 'Group'}</td><td>${a.enabled ? 'Yes' : 'No'}</td></tr>`).join('\n')}
+${o.apps.map((a) => `<tr><td><a href="/console/apps/${encodeURIComponent(a.id)}">${esc(a.name)}</a></td><td class="code">${esc(a.client_id)}</td><td>${a.scope === 'organization' ? 'Organization' : 'Group'}</td><td>${a.enabled ? 'Yes' : 'No'}</td></tr>`).join('\n')}
 </tbody>
 </table>`;
   const add = g.admin
     ? `<a class="button" href="/console/apps/new?group_id=${encodeURIComponent(g.id)}" aria-label="New App Registration" title="New App Registration">+</a>`
     : '';
   return consolePage('Register Custom Apps', `<h1>Register Custom Apps</h1>
+${o.status !== undefined ? `<p role="status">${esc(o.status)}</p>` : ''}
 ${o.message !== undefined ? `<p class="alert" role="alert">${esc(o.message)}</p>` : ''}
 <div class="toolbar">
 ${groupPicker(o.groups, g.id, '/console/apps')}
 ${o.groups.length < 2 ? `<p>Group: <strong>${esc(g.name)}</strong></p>` : ''}
 ${add}
 </div>
-${rows}`, o.viewer);
+${rows}
+<p><a href="/console/browse?group_id=${encodeURIComponent(g.id)}">Browse App Registrations</a></p>`, o.viewer);
 }
 
 /** What the person typed into "New App Registration", to show it again with the errors. */
@@ -292,7 +295,7 @@ ${grants.message}
  * not ship: they carry `data-copy` naming their field, and the fields are
  * read-only inputs so that the value can be selected and copied by hand.
  */
-export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: string; clientId: string; clientSecret?: string; okHref?: string }): string {
+export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: string; clientId: string; clientSecret?: string; okHref?: string; intro?: string }): string {
   const secret = o.clientSecret === undefined
     ? '<p>This is a public client: it has no client secret.</p>'
     : `<label for="client_secret">Client Secret</label>
@@ -301,7 +304,7 @@ export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: s
 <p class="alert" role="alert">The client secret is shown only once. Copy it now and keep it somewhere safe: it cannot be shown again (use "Rotate secret" for a new one).</p>`;
   return consolePage('Custom App Credentials', `<dialog open aria-labelledby="credentials-title" aria-modal="true">
 <h1 id="credentials-title">Custom App Credentials</h1>
-<p>${esc(o.appName)} is registered.</p>
+<p>${esc(o.intro ?? `${o.appName} is registered.`)}</p>
 <label for="client_id">Client ID</label>
 <input type="text" id="client_id" readonly value="${esc(o.clientId)}" spellcheck="false">
 <button type="button" class="secondary" data-copy="client_id" aria-label="Copy Client ID">Copy</button>
