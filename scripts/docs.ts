@@ -40,7 +40,7 @@ import { appregProvider, PROVIDER_SOURCE, type AttributeSpec, type ProviderSpec,
 import { startService } from '../src/server';
 import { isUnknown, type TfType, type TfValue } from '../src/tfplugin/types';
 import { VERSION } from '../src/version';
-import { findRepoRoot, readBindings, writeBindings, type GeneratedFiles } from './generate';
+import { findRepoRoot, readBindings, type GeneratedFiles } from './generate';
 
 /** Generated pages by path relative to `docs/` (`/`-separated), in sorted order. */
 export type DocFiles = GeneratedFiles;
@@ -1063,14 +1063,62 @@ export async function generateDocs(
   return new Map([...pages.keys()].sort(byCodeUnit).map((rel) => [rel, pages.get(rel)!]));
 }
 
-/** Reads every file under `docs/` (empty when it does not exist), keyed like {@link generateDocs}. */
-export function readDocs(root: string = findRepoRoot()): DocFiles {
-  return readBindings(path.join(root, DOCS_DIR));
+/**
+ * Folders of `docs/` that are not generated and that the generator leaves
+ * alone: `images/` holds the README's screenshots of the console (PNG files
+ * written by test/browser/console.test.ts with APPREG_UPDATE_SCREENSHOTS=1,
+ * and checked against README.md by test/docs/docs.test.ts). {@link readDocs}
+ * skips them and {@link writeDocs} keeps them, so `npm run docs` neither
+ * reports them as stray pages nor deletes them; every other file of `docs/`
+ * is still the generator's, byte for byte.
+ */
+export const DOCS_KEPT_DIRS: readonly string[] = ['images'];
+
+/** Whether a path relative to `docs/` is inside one of {@link DOCS_KEPT_DIRS}. */
+export function isKeptDocPath(rel: string): boolean {
+  return DOCS_KEPT_DIRS.some((dir) => rel === dir || rel.startsWith(`${dir}/`));
 }
 
-/** Replaces `docs/` with exactly `files`: a type removed from the schema must not leave its page behind. */
+/**
+ * Reads every generated page under `docs/` (empty when it does not exist),
+ * keyed like {@link generateDocs}: every file but those of
+ * {@link DOCS_KEPT_DIRS}, so a stray or hand-made page is still seen.
+ */
+export function readDocs(root: string = findRepoRoot()): DocFiles {
+  const dir = path.join(root, DOCS_DIR);
+  if (!fs.existsSync(dir)) return new Map();
+  const out = new Map<string, string>();
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (isKeptDocPath(entry.name)) continue;
+    if (!entry.isDirectory()) {
+      out.set(entry.name, fs.readFileSync(path.join(dir, entry.name), 'utf8'));
+      continue;
+    }
+    for (const [rel, text] of readBindings(path.join(dir, entry.name))) out.set(`${entry.name}/${rel}`, text);
+  }
+  return new Map([...out.keys()].sort(byCodeUnit).map((rel) => [rel, out.get(rel)!]));
+}
+
+/**
+ * Replaces the generated part of `docs/` with exactly `files`: a type
+ * removed from the schema must not leave its page behind. The folders of
+ * {@link DOCS_KEPT_DIRS} stay as they are, and the generator may not write
+ * into them.
+ */
 export function writeDocs(files: DocFiles, root: string = findRepoRoot()): void {
-  writeBindings(path.join(root, DOCS_DIR), files);
+  const dir = path.join(root, DOCS_DIR);
+  const clash = [...files.keys()].filter(isKeptDocPath);
+  if (clash.length > 0) throw new Error(`bug: generated pages inside a kept folder of ${DOCS_DIR}/: ${clash.join(', ')}`);
+  if (fs.existsSync(dir)) {
+    for (const entry of fs.readdirSync(dir)) {
+      if (!isKeptDocPath(entry)) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+    }
+  }
+  for (const [rel, content] of files) {
+    const file = path.join(dir, ...rel.split('/'));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+  }
 }
 
 async function main(): Promise<void> {

@@ -243,6 +243,18 @@ describe('the console in a browser', () => {
     expect(during.url).not.toContain(secret);
     expect(during.localStorage + during.sessionStorage + during.cookie).not.toContain(secret);
 
+    // "Copy" next to Client ID puts the client id on the clipboard (the console's copy.js, under the page's CSP) and says so.
+    await s.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url });
+    await page.getByRole('button', { name: 'Copy Client ID' }).click();
+    await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    const clipboard = await page.evaluate(() =>
+      (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
+    expect(clipboard).toBe(clientId);
+    // The script is a static file of the console, the only script its policy allows, and only on this page.
+    const script = await s.context.request.get(`${svc.url}/console/assets/copy.js`);
+    expect([script.status(), script.headers()['content-type'], script.headers()['x-content-type-options']]).toEqual([200, 'text/javascript; charset=utf-8', 'nosniff']);
+    expect(script.headers()['cache-control']).toMatch(/^public, max-age=\d+$/);
+
     await page.getByRole('link', { name: 'OK' }).click();
     await page.getByRole('heading', { name: 'Register Custom Apps' }).waitFor();
     const row = page.getByRole('row').filter({ hasText: 'Billing Portal' });

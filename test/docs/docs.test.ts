@@ -13,6 +13,7 @@ import {
   API_OPERATIONS,
   DOCS_BANNER,
   docPath,
+  DOCS_KEPT_DIRS,
   exampleDir,
   exampleFiles as typeExamples,
   FORCE_NEW_SENTENCE,
@@ -239,6 +240,35 @@ describe('docs/ generated from src/schema and examples/', () => {
   });
 });
 
+describe('docs/images: the README\'s screenshots, kept beside the generated pages', () => {
+  const imagesDir = path.join(root, 'docs', 'images');
+  const images = fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir).sort() : [];
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  /** The images README.md shows: `![alt](docs/images/…)`. */
+  const shown = [...readme.matchAll(/!\[([^\]]*)\]\((docs\/images\/[^)\s]+)\)/g)].map((m) => ({ alt: m[1]!, file: m[2]! }));
+
+  test('images/ is the only folder the generator leaves alone, and it holds no page', () => {
+    expect(DOCS_KEPT_DIRS).toEqual(['images']);
+    expect([...committed.keys()].filter((rel) => rel.startsWith('images/'))).toEqual([]);
+  });
+
+  test('the console\'s two screenshots are there, real PNG files', () => {
+    expect(images).toEqual(expect.arrayContaining(['console-credentials.png', 'console-registrations.png']));
+    for (const name of images) {
+      const head = fs.readFileSync(path.join(imagesDir, name)).subarray(0, 8);
+      expect({ name, png: name.endsWith('.png') && head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) }).toEqual({ name, png: true });
+    }
+  });
+
+  test('every image is shown in README.md with alt text, and every image README.md shows exists', () => {
+    for (const name of images) {
+      const uses = shown.filter((s) => s.file === `docs/images/${name}`);
+      expect({ name, shown: uses.length > 0, alt: uses.every((u) => u.alt.trim().length >= 10) }).toEqual({ name, shown: true, alt: true });
+    }
+    for (const { file } of shown) expect({ file, exists: fs.existsSync(path.join(root, file)) }).toEqual({ file, exists: true });
+  });
+});
+
 describe('examples feed the pages', () => {
   const files = exampleFiles();
 
@@ -434,8 +464,13 @@ describe('the check', () => {
         fs.copyFileSync(path.join(root, rel), path.join(dir, rel));
       }
       const generated = await generateDocs(dir, undefined, api);
+      // A screenshot the README shows is not a page: it is neither reported nor removed.
+      fs.mkdirSync(path.join(dir, 'docs/images'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'docs/images/shot.png'), 'png');
       writeDocs(generated, dir);
       expect(await checkDocs(dir, api)).toEqual([]);
+      expect(fs.readFileSync(path.join(dir, 'docs/images/shot.png'), 'utf8')).toBe('png');
+      expect(() => writeDocs(new Map([['images/page.md', '# no\n']]), dir)).toThrow(/generated pages inside a kept folder of docs\/: images\/page\.md/);
 
       // Windows line endings are not a difference.
       fs.writeFileSync(path.join(dir, 'docs/index.md'), generated.get('index.md')!.replace(/\n/g, '\r\n'));
@@ -453,9 +488,11 @@ describe('the check', () => {
       expect(describeDocsProblems(problems)).toMatch(/3 differences[\s\S]*run npm run docs and commit/);
       expect(DOCS_FIX_HINT).toContain('run npm run docs and commit');
 
-      // Writing replaces the folder, so the stray page goes.
+      // Writing replaces the folder, so the stray page goes; the kept image stays.
       writeDocs(generated, dir);
       expect(await checkDocs(dir, api)).toEqual([]);
+      expect(fs.existsSync(path.join(dir, 'docs/resources/removed.md'))).toBe(false);
+      expect(fs.existsSync(path.join(dir, 'docs/images/shot.png'))).toBe(true);
 
       // A route whose documentation changed in the service makes api.md stale.
       const changed: ApiSource = JSON.parse(JSON.stringify(api)) as ApiSource;

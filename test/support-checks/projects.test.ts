@@ -15,12 +15,18 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Helpers whose use means PostgreSQL, Terraform, bin/ or dist/ (paths relative to the root, without .ts). */
+/** Helpers whose use means PostgreSQL, Terraform, Chromium, a child process, bin/ or dist/ (paths relative to the root, without .ts). */
 const FORBIDDEN_MODULES: Record<string, string> = {
   'test/support/postgres': 'PostgreSQL',
   'test/server/harness': 'PostgreSQL (BACKENDS, startWorld)',
   'test/support/terraform': 'Terraform and the built provider',
   'test/support/appreg-cli': 'bin/appreg (built by tsc)',
+  // Headless Chromium, an external program, as Terraform is.
+  'test/support/browser': 'Chromium (headless, an external program)',
+  // `appreg serve` as a child process, and clients that drive one: both run bin/appreg.
+  'test/support/serve-process': 'bin/appreg serve as a child process',
+  'test/support/oidc-client': 'a child process (an OpenID Connect client against bin/appreg serve)',
+  'test/support/console': 'a running appreg serve (the console over HTTP)',
   'test/fixtures/toy': 'the toy provider built into dist/',
   'scripts/trials/common': 'Terraform and PostgreSQL (the trials)',
   'scripts/trials/index': 'Terraform and PostgreSQL (the trials)',
@@ -155,11 +161,14 @@ describe('jest projects (jest.config.js)', () => {
       [path.join(ROOT, 'test/x/d.test.ts')]: "const r = spawnSync('terraform', ['version']);\n",
       [path.join(ROOT, 'test/x/e.test.ts')]: "const bin = path.join(ROOT, 'bin', 'appreg');\nconst js = path.join(ROOT, 'dist', 'src');\n",
       [path.join(ROOT, 'test/x/f.test.ts')]: "const js = path.resolve(__dirname, '../../dist/test/fixtures/toy-provider.js');\n",
+      [path.join(ROOT, 'test/x/g.test.ts')]: "import { openSession } from '../support/browser';\n",
+      [path.join(ROOT, 'test/x/h.test.ts')]: "import { startServeProcess } from '../support/serve-process';\nimport { runOidc } from '../support/oidc-client';\nimport { signIn } from '../support/console';\n",
       [path.join(ROOT, 'test/x/pure.test.ts')]:
         "import { encode } from '../../src/tfplugin/codec';\nimport fc from 'fast-check';\n// terraform, bin/appreg and dist/ in a comment are fine\nexpect(text).toMatch(/dist\\/examples\\/main\\.js/);\n" +
         "throw new Error('stale: run `npx tsc -p tsconfig.json && node dist/src/tfplugin/gen-descriptor.js`');\n",
     };
     files[path.join(ROOT, 'test/support/postgres.ts')] = "import { Client } from 'pg';\n";
+    for (const helper of ['browser', 'serve-process', 'oidc-client', 'console']) files[path.join(ROOT, `test/support/${helper}.ts`)] = 'export const x = 1;\n';
     files[path.join(ROOT, 'test/server/harness.ts')] = "import { createTestDatabase } from '../support/postgres';\n";
     files[path.join(ROOT, 'src/server/index.ts')] = "import { Pool } from 'pg';\n";
     files[path.join(ROOT, 'src/tfplugin/codec.ts')] = 'export const encode = 1;\n';
@@ -180,6 +189,12 @@ describe('jest projects (jest.config.js)', () => {
       expect(check('test/x/d.test.ts')).toMatch(/the terraform command/);
       expect(check('test/x/e.test.ts')).toMatch(/an executable of bin\/[\s\S]*a file of dist\//);
       expect(check('test/x/f.test.ts')).toMatch(/a file of dist\//);
+    });
+
+    test('finds Chromium and the child-process service helpers, so a browser or serve test misplaced in unit fails', () => {
+      expect(check('test/x/g.test.ts')).toMatch(/imports test\/support\/browser\.ts: Chromium/);
+      const h = check('test/x/h.test.ts');
+      for (const helper of ['serve-process', 'oidc-client', 'console']) expect(h).toContain(`imports test/support/${helper}.ts:`);
     });
 
     test('passes pure code', () => {

@@ -53,6 +53,8 @@ import {
   appListPage,
   consoleErrorPage,
   consoleHeaders,
+  COPY_SCRIPT,
+  COPY_SCRIPT_PATH,
   credentialsPage,
   EMPTY_NEW_APP,
   type GroupChoice,
@@ -187,7 +189,8 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   };
   const cookieOf = (req: FastifyRequest, name: string): string | undefined => readCookie(req.headers.cookie, name);
 
-  const send = (reply: FastifyReply, status: number, html: string): FastifyReply => reply.code(status).headers(consoleHeaders()).send(html);
+  // The page's own markup picks its policy: only the credentials page loads the copy script (views.ts consoleHeaders).
+  const send = (reply: FastifyReply, status: number, html: string): FastifyReply => reply.code(status).headers(consoleHeaders(html)).send(html);
 
   /**
    * A request to the provider's token (or revocation) endpoint, as a public
@@ -337,6 +340,19 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   // A console address that does not exist is a page too, not the API's problem document.
   app.setNotFoundHandler(async (_req, reply) =>
     send(reply, 404, consoleErrorPage({ title: 'Page not found', message: 'There is no such page in the console.', back: { href: '/console', label: 'Go to the console' } })));
+
+  // ---- the one static file --------------------------------------------------------------
+
+  // The Copy buttons' script (views.ts COPY_SCRIPT): a file of the console itself, so the
+  // credentials page allows `script-src 'self'` and nothing inline. The same for everyone and
+  // holding nothing of a person, so it may be cached (an hour: a new release is picked up soon).
+  app.get(COPY_SCRIPT_PATH.slice('/console'.length), PUBLIC, async (_req, reply) =>
+    reply.code(200).headers({
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    }).send(COPY_SCRIPT));
 
   // ---- signing in and out ----------------------------------------------------------
 

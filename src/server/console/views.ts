@@ -4,11 +4,14 @@
  * console"), so people who know them find their way, and tests and
  * assistive technology find controls by their labels.
  *
- * No script and no inline style attribute: the one stylesheet is inline and
- * allowed by its hash (CSP `style-src 'sha256-…'`), everything else is
- * `default-src 'none'`. Forms post only to this service (`form-action
- * 'self'`, which also covers the redirect to the provider's sign-in, on the
- * issuer's origin); frames are refused.
+ * No inline script and no inline style attribute: the one stylesheet is
+ * inline and allowed by its hash (CSP `style-src 'sha256-…'`), everything
+ * else is `default-src 'none'`. The one exception is the "Custom App
+ * Credentials" page, whose Copy buttons load {@link COPY_SCRIPT_PATH} (a
+ * static file of the console, `script-src 'self'` on that page only). Forms
+ * post only to this service (`form-action 'self'`, which also covers the
+ * redirect to the provider's sign-in, on the issuer's origin); frames are
+ * refused.
  */
 import { createHash } from 'node:crypto';
 import { esc } from '../oidc/screens';
@@ -44,6 +47,8 @@ const CSS = [
   '.code{font-family:ui-monospace,monospace}',
   '.crumbs{list-style:none;display:flex;gap:.5rem;padding:0;margin:0 0 1rem;color:#50555c}',
   '.crumbs li+li::before{content:"\\203A";margin-right:.5rem}',
+  // Read by screen readers, not shown: the "copy by hand" hint and the "Copied" announcement.
+  '.visually-hidden{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}',
 ].join('');
 
 const CSS_HASH = createHash('sha256').update(CSS, 'utf8').digest('base64');
@@ -57,11 +62,77 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-/** Headers of every console page (HTML): never cached (CSRF tokens, and the one page that shows a secret), never framed. */
-export function consoleHeaders(): Record<string, string> {
+/**
+ * The policy of the one page with script ("Custom App Credentials"):
+ * {@link CONSOLE_CSP} plus `script-src 'self'`, so the console's own static
+ * {@link COPY_SCRIPT_PATH} runs and nothing inline or from elsewhere does.
+ * Same-origin JSON (`/v1`) cannot be loaded as script: it is served with
+ * `application/json` and `nosniff`.
+ */
+export const CONSOLE_CSP_WITH_SCRIPT = `${CONSOLE_CSP}; script-src 'self'`;
+
+/** Where the console serves the Copy buttons' script (plugin.ts). */
+export const COPY_SCRIPT_PATH = '/console/assets/copy.js';
+
+/**
+ * The tag that loads {@link COPY_SCRIPT}. Only {@link credentialsPage} writes
+ * it; every text of a person or the API goes through `esc`, which turns `<`
+ * into `&lt;`, so no page can contain it by accident and
+ * {@link consoleHeaders} can tell from the markup which policy a page needs.
+ */
+const COPY_SCRIPT_TAG = `<script src="${COPY_SCRIPT_PATH}" defer></script>`;
+
+/**
+ * The Copy buttons of "Custom App Credentials", served as a static file
+ * (never inline, so the page's policy needs no 'unsafe-inline' or hash).
+ * A click on a `button[data-copy]` copies the value of the read-only input
+ * its `aria-controls` names with `navigator.clipboard.writeText` and says
+ * "Copied" in the page's aria-live region. The value goes to the clipboard
+ * only: the script stores, logs and sends nothing (no storage, no console,
+ * no fetch). Where the clipboard is refused, it selects the field so that
+ * Ctrl+C copies it, as a person does without script.
+ */
+export const COPY_SCRIPT = `'use strict';
+// appreg console: the Copy buttons of "Custom App Credentials" (src/server/console/views.ts).
+// The value goes to the clipboard only: nothing is stored, logged or sent.
+(function () {
+  var timer;
+  function announce(text) {
+    var status = document.getElementById('copy-status');
+    if (status === null) return;
+    // Emptied first, so that a second "Copied" is announced again.
+    status.textContent = '';
+    clearTimeout(timer);
+    timer = setTimeout(function () { status.textContent = text; }, 50);
+  }
+  function selectByHand(field) {
+    field.focus();
+    field.select();
+    announce('Selected: press Ctrl+C (or Command+C) to copy.');
+  }
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    var button = target instanceof Element ? target.closest('button[data-copy]') : null;
+    if (button === null) return;
+    var field = document.getElementById(button.getAttribute('aria-controls') || button.getAttribute('data-copy') || '');
+    if (!(field instanceof HTMLInputElement) || !field.readOnly) return;
+    if (!window.isSecureContext || !navigator.clipboard || typeof navigator.clipboard.writeText !== 'function') {
+      selectByHand(field);
+      return;
+    }
+    navigator.clipboard.writeText(field.value).then(
+      function () { announce('Copied'); },
+      function () { selectByHand(field); }
+    );
+  });
+})();
+`;
+
+/** Headers of every console page (HTML): never cached (CSRF tokens, and the one page that shows a secret), never framed. `html` picks the policy: script only for a page that loads {@link COPY_SCRIPT_PATH}. */
+export function consoleHeaders(html = ''): Record<string, string> {
   return {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': CONSOLE_CSP,
+    'content-security-policy': html.includes(COPY_SCRIPT_TAG) ? CONSOLE_CSP_WITH_SCRIPT : CONSOLE_CSP,
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
@@ -90,8 +161,8 @@ ${v.securityAdmin ? '<li><a href="/console/admin">Administration</a></li>' : ''}
 </details>`;
 }
 
-/** A whole console page. `body` must already be escaped HTML. */
-export function consolePage(title: string, body: string, viewer?: Viewer): string {
+/** A whole console page. `body` must already be escaped HTML; `copyScript` loads {@link COPY_SCRIPT_PATH} (credentials page only). */
+export function consolePage(title: string, body: string, viewer?: Viewer, opts: { copyScript?: boolean } = {}): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -99,7 +170,7 @@ export function consolePage(title: string, body: string, viewer?: Viewer): strin
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · appreg console</title>
 <style>${CSS}</style>
-</head>
+${opts.copyScript === true ? `${COPY_SCRIPT_TAG}\n` : ''}</head>
 <body>
 <header>
 <span class="product">appreg console</span>
@@ -291,24 +362,30 @@ ${grants.message}
  * `okHref` is where "OK" goes (default: the group's list), e.g. back to
  * the OAuth Clients page of the administration.
  *
- * The copy buttons need script (the clipboard API), which this slice does
- * not ship: they carry `data-copy` naming their field, and the fields are
- * read-only inputs so that the value can be selected and copied by hand.
+ * Each Copy button names its read-only field (`aria-controls`, and
+ * `data-copy` for {@link COPY_SCRIPT}); the result is announced in the
+ * `copy-status` live region. Without script the buttons do nothing, and the
+ * fields, read-only inputs, can still be selected and copied by hand, which
+ * a visually-hidden hint says.
  */
 export function credentialsPage(o: { viewer: Viewer; groupId: string; appName: string; clientId: string; clientSecret?: string; okHref?: string; intro?: string }): string {
+  const copyButton = (field: string, label: string): string =>
+    `<button type="button" class="secondary" data-copy="${field}" aria-controls="${field}" aria-label="Copy ${label}">Copy</button>`;
   const secret = o.clientSecret === undefined
     ? '<p>This is a public client: it has no client secret.</p>'
     : `<label for="client_secret">Client Secret</label>
-<input type="text" id="client_secret" readonly value="${esc(o.clientSecret)}" autocomplete="off" spellcheck="false">
-<button type="button" class="secondary" data-copy="client_secret" aria-label="Copy Client Secret">Copy</button>
+<input type="text" id="client_secret" readonly value="${esc(o.clientSecret)}" autocomplete="off" spellcheck="false" aria-describedby="copy-hint">
+${copyButton('client_secret', 'Client Secret')}
 <p class="alert" role="alert">The client secret is shown only once. Copy it now and keep it somewhere safe: it cannot be shown again (use "Rotate secret" for a new one).</p>`;
   return consolePage('Custom App Credentials', `<dialog open aria-labelledby="credentials-title" aria-modal="true">
 <h1 id="credentials-title">Custom App Credentials</h1>
 <p>${esc(o.intro ?? `${o.appName} is registered.`)}</p>
+<p class="visually-hidden" id="copy-hint">The fields are read-only: select a value and copy it with Ctrl+C (or Command+C) if the Copy button does not work.</p>
 <label for="client_id">Client ID</label>
-<input type="text" id="client_id" readonly value="${esc(o.clientId)}" spellcheck="false">
-<button type="button" class="secondary" data-copy="client_id" aria-label="Copy Client ID">Copy</button>
+<input type="text" id="client_id" readonly value="${esc(o.clientId)}" spellcheck="false" aria-describedby="copy-hint">
+${copyButton('client_id', 'Client ID')}
 ${secret}
+<p class="hint" id="copy-status" role="status" aria-live="polite"></p>
 <p><a class="button" href="${esc(o.okHref ?? `/console/apps?group_id=${encodeURIComponent(o.groupId)}`)}">OK</a></p>
-</dialog>`, o.viewer);
+</dialog>`, o.viewer, { copyScript: true });
 }
